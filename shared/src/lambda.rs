@@ -1,0 +1,68 @@
+//! Drivers for Lambda: an SQS event handled by a [`Consumer`] with partial
+//! batch failures.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+use crate::queue::{Queue, dead_letter_queue};
+use crate::worker::{Consumer, Outcome};
+
+/// Handles every record of the event; the ones that must come back are
+/// reported as batch item failures (the function needs `ReportBatchItemFailures`).
+pub async fn handle_sqs_event(
+    consumer: &dyn Consumer,
+    queue: &dyn Queue,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    let mut failures = Vec::new();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let body = record.body.clone().unwrap_or_default();
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let keep = match consumer.handle(&body, receive_count).await {
+            Outcome::Done => false,
+            Outcome::Retry(error) => {
+                tracing::warn!(error = %format!("{error:#}"), message_id = %id, "message failed; it will be retried");
+                true
+            }
+            Outcome::Reject(reason) => {
+                tracing::error!(%reason, message_id = %id, "message rejected; moving it to the dead-letter queue");
+                let dlq = dead_letter_queue(consumer.queue());
+                queue
+                    .send(&dlq, &body, std::time::Duration::ZERO)
+                    .await
+                    .is_err()
+            }
+        };
+        if keep {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failures.push(failure);
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    response
+}
+
+/// Runs a consumer as the Lambda function's handler.
+pub async fn run_sqs_consumer(
+    consumer: Arc<dyn Consumer>,
+    queue: Arc<dyn Queue>,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (consumer, queue) = (consumer.clone(), queue.clone());
+        async move {
+            Ok::<_, lambda_runtime::Error>(
+                handle_sqs_event(consumer.as_ref(), queue.as_ref(), event.payload).await,
+            )
+        }
+    }))
+    .await
+}

@@ -1,0 +1,21 @@
+//! The library every function uses: domain types, the storage and queue ports
+//! with their embedded (SQLite) and AWS (DynamoDB, SQS) adapters, the outbox,
+//! configuration and HTTP helpers.
+
+pub mod app;
+pub mod backends;
+pub mod config;
+pub mod embedded;
+pub mod http;
+pub mod ids;
+pub mod lambda;
+pub mod observability;
+pub mod outbox;
+pub mod queue;
+pub mod store;
+pub mod timefmt;
+pub mod worker;
+
+pub use app::AppState;
+pub use backends::Backends;
+pub use config::Config;

@@ -1,0 +1,30 @@
+//! Work items carried by the product's queues: one tagged enum, so a consumer
+//! knows every shape it may receive.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Task {
+    /// One attempt of a webhook delivery (queue `delivery`).
+    DeliverWebhook {
+        org_id: String,
+        delivery_id: String,
+        attempt: u32,
+    },
+    /// A pull of changed records from Kombo (queue `sync`).
+    KomboSync {
+        integration_id: String,
+        /// Continue a pull that stopped before its time limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pull_id: Option<String>,
+    },
+}
+
+impl Task {
+    pub fn to_body(&self) -> String {
+        serde_json::to_string(self).expect("a task always serializes")
+    }
+}
