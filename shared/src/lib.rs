@@ -5,6 +5,7 @@
 pub mod app;
 pub mod backends;
 pub mod config;
+pub mod domain;
 pub mod embedded;
 pub mod http;
 pub mod ids;
