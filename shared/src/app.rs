@@ -10,6 +10,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Bearer token of the Developer Tools and internal API.
     pub admin_token: Arc<str>,
+    /// API key verification, with its short-lived cache.
+    pub api_keys: Arc<crate::apikeys::Verifier>,
 }
 
 impl AppState {
@@ -18,6 +20,7 @@ impl AppState {
             backends,
             config: Arc::new(config),
             admin_token: admin_token.into(),
+            api_keys: Arc::new(crate::apikeys::Verifier::new()),
         }
     }
 

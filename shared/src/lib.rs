@@ -2,6 +2,7 @@
 //! with their embedded (SQLite) and AWS (DynamoDB, SQS) adapters, the outbox,
 //! configuration and HTTP helpers.
 
+pub mod apikeys;
 pub mod app;
 pub mod backends;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod outbox;
 pub mod queue;
 pub mod store;
 pub mod timefmt;
+pub mod webhook;
 pub mod worker;
 
 pub use app::AppState;

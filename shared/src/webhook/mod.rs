@@ -1,0 +1,3 @@
+//! Outbound webhooks: the network guard (and, with delivery, signing and the client).
+
+pub mod guard;
