@@ -5,6 +5,7 @@
 pub mod apikeys;
 pub mod app;
 pub mod backends;
+pub mod capabilities;
 pub mod config;
 pub mod domain;
 pub mod embedded;
@@ -15,6 +16,8 @@ pub mod observability;
 pub mod outbox;
 pub mod queue;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod timefmt;
 pub mod webhook;
 pub mod worker;

@@ -1,7 +1,7 @@
 //! The queue port: at-least-once messages with a send delay, a visibility
 //! timeout, and a dead-letter queue after too many receives — SQS semantics,
 //! which the embedded adapter reproduces over SQLite. Both adapters pass the
-//! contract suite in `tests/queue_contract.rs`.
+//! contract suite in `shared/tests/queue_contract.rs`.
 //!
 //! Queues are named (`results`, `delivery`, `sync`, and `<name>-dlq` for their
 //! dead-letter queues); the SQS adapter maps names to queue URLs.

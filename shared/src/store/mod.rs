@@ -5,7 +5,7 @@
 //! The shape is DynamoDB's single-table design, so the DynamoDB adapter maps it
 //! one to one; the embedded adapter (SQLite) implements the same semantics,
 //! including the item size limit, so that code tested on one backend behaves
-//! the same on the other. Both pass the contract suite in `tests/store_contract.rs`.
+//! the same on the other. Both pass the contract suite in `shared/tests/store_contract.rs`.
 //!
 //! Semantics every adapter guarantees:
 //! - reads are strongly consistent on the primary key;

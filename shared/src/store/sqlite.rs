@@ -227,9 +227,10 @@ impl Store for SqliteStore {
                      AND (expires_at IS NULL OR expires_at > ?2) \
                      AND substr({scol}, 1, length(?3)) = ?3"
                 );
-                if after.is_some() {
-                    sql.push_str(&format!(" AND ({scol}, pk, sk) {cmp} (?4, ?5, ?6)"));
-                }
+                // Parameters keep fixed numbers: ?4-?6 are the cursor (NULL when none).
+                sql.push_str(&format!(
+                    " AND (?4 IS NULL OR ({scol}, pk, sk) {cmp} (?4, ?5, ?6))"
+                ));
                 for (i, _) in query.filter.iter().enumerate() {
                     let n = 7 + 2 * i;
                     sql.push_str(&format!(
@@ -241,7 +242,10 @@ impl Store for SqliteStore {
                 sql.push_str(&format!(" LIMIT {}", query.limit + 1));
 
                 let prefix = query.sort_prefix.clone().unwrap_or_default();
-                let (a, b, c) = after.clone().unwrap_or_default();
+                let (a, b, c) = match after.clone() {
+                    Some((a, b, c)) => (Some(a), Some(b), Some(c)),
+                    None => (None, None, None),
+                };
                 let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![
                     Box::new(query.partition.clone()),
                     Box::new(now),
