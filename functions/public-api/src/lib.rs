@@ -1,9 +1,146 @@
 //! The Public API (SPEC §4): jobs, applications, candidates, resumes and the
 //! capability matrix, behind `Authorization: Bearer tenzo_pk_…`.
+//!
+//! Every route authenticates the API key first and scopes everything to the
+//! key's organization: another organization's record answers 404, exactly as
+//! an absent one.
+
+pub mod applications;
+pub mod candidates;
+pub mod integration;
+pub mod jobs;
+pub mod validate;
+
+use std::collections::HashMap;
 
 use axum::Router;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use serde::Serialize;
 use shared::AppState;
+use shared::apikeys::Caller;
+use shared::domain::{Org, org_key};
+use shared::http::{ApiError, ApiResult};
+use shared::store::Store;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 pub fn router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    Router::new()
+        .merge(jobs::routes())
+        .merge(applications::routes())
+        .merge(candidates::routes())
+        .merge(integration::routes())
+        .with_state(state)
+}
+
+/// The verified API key of a request; extracting it authenticates the
+/// request (before its body is read) and records the key's use.
+pub struct ApiCaller(pub Caller);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        state
+            .api_keys
+            .verify(state.store(), &parts.headers)
+            .await
+            .map(ApiCaller)
+    }
+}
+
+/// The query string as a map; a malformed one answers 400 in the envelope.
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| QueryMap(q))
+            .map_err(|_| ApiError::bad_request("invalid_query", "The query string is malformed."))
+    }
+}
+
+/// The caller's organization; `None` when it has no record (treated as a
+/// `public_api` org with default settings).
+pub(crate) async fn load_org(store: &dyn Store, org_id: &str) -> ApiResult<Option<Org>> {
+    match store.get(&org_key(org_id)).await? {
+        Some(item) => Ok(Some(item.parse()?)),
+        None => Ok(None),
+    }
+}
+
+/// The error envelope of SPEC §3 (for the OpenAPI document).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable snake_case code, e.g. `validation_failed`, `job_not_open`.
+    pub code: String,
+    /// A human sentence.
+    pub message: String,
+    /// Every bad field of the request, for `validation_failed`.
+    pub details: Vec<ErrorDetail>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Dotted path of the field, e.g. `candidate.email`.
+    pub field: String,
+    pub problem: String,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("tenzo_pk_…".to_owned());
+        scheme.description = Some("An API key of the organization (`tenzo_pk_…`).".to_owned());
+        components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tenzo Public API",
+        version = "1.0.0",
+        description = "Push jobs and applications (with resumes) and read them back. \
+                       Every route needs `Authorization: Bearer tenzo_pk_…`; errors answer \
+                       `{\"error\": {\"code\", \"message\", \"details\"}}`."
+    ),
+    paths(
+        jobs::upsert_job,
+        jobs::list_jobs,
+        jobs::get_job,
+        jobs::patch_job,
+        applications::create_application,
+        applications::get_application,
+        candidates::get_candidate,
+        candidates::get_resume,
+        integration::get_integration,
+    ),
+    components(schemas(ErrorEnvelope, ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
+    tags(
+        (name = "jobs", description = "Jobs pushed by the organization (or synced from its ATS)."),
+        (name = "applications", description = "Applications of candidates to jobs."),
+        (name = "candidates", description = "Candidates and their resumes."),
+        (name = "integration", description = "The organization's provider and capabilities."),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document of this function.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }
