@@ -6,7 +6,6 @@ pub mod apikeys;
 pub mod app;
 pub mod backends;
 pub mod capabilities;
-pub mod capabilities;
 pub mod config;
 pub mod domain;
 pub mod embedded;
