@@ -73,16 +73,17 @@ pub async fn create(
         usage_count: 0,
         revoked_at: None,
     };
+    let mut item = Item::from_serde(api_key_key(org_id, &record.id), &record)?;
+    // Unset fields are left out, not stored as null: the "not revoked"
+    // conditions below test that `revoked_at` is absent.
+    item.attrs.retain(|_, v| !v.is_null());
     let lookup = Item::from_serde(
         api_key_hash_key(&record.key_hash),
         &serde_json::json!({"org_id": org_id, "key_id": record.id}),
     )?;
     store
         .transact(vec![
-            WriteOp::Put(
-                Item::from_serde(api_key_key(org_id, &record.id), &record)?,
-                Condition::not_exists(),
-            ),
+            WriteOp::Put(item, Condition::not_exists()),
             WriteOp::Put(lookup, Condition::not_exists()),
         ])
         .await?;
