@@ -262,7 +262,10 @@ mod tests {
         assert_eq!(headers["x-webhook-attempt"], "2");
         assert_eq!(headers["x-webhook-event"], "webhook.test");
         assert_eq!(headers["webhook-timestamp"], "1700000000");
-        assert_eq!(headers["x-webhook-signature"], sign::hex_signature("s", b"{}"));
+        assert_eq!(
+            headers["x-webhook-signature"],
+            sign::hex_signature("s", b"{}")
+        );
         assert_eq!(
             headers["webhook-signature"],
             sign::standard_signature("s", "dlv_1", 1_700_000_000, b"{}").as_str()
@@ -296,7 +299,12 @@ mod tests {
         let report = client.send(req).await;
         assert!(!report.acknowledged());
         assert_eq!(report.status_code, None);
-        assert!(report.error.as_deref().is_some_and(|e| e.contains("blocked")));
+        assert!(
+            report
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("blocked"))
+        );
     }
 
     #[tokio::test]
@@ -307,7 +315,10 @@ mod tests {
         let report = client.send(req).await;
         assert_eq!(report.status_code, None);
         assert!(
-            report.error.as_deref().is_some_and(|e| e.contains("blocked")),
+            report
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("blocked")),
             "{:?}",
             report.error
         );

@@ -49,7 +49,9 @@ pub async fn create(
     mut extra: Vec<WriteOp>,
 ) -> StoreResult<Delivery> {
     let id = DeliveryId::new().0;
-    store.put_blob(&delivery_payload_blob(&id), new.payload).await?;
+    store
+        .put_blob(&delivery_payload_blob(&id), new.payload)
+        .await?;
     let now = crate::timefmt::now_rfc3339();
     let delivery = Delivery {
         id: id.clone(),

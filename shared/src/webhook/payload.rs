@@ -18,10 +18,19 @@ pub const NOTE_FINALIZED: &str = "note.finalized";
 pub const INTERVIEW_RESULTS: &str = "interview.results";
 pub const WEBHOOK_TEST: &str = "webhook.test";
 
+/// Key of a results-queue message that carries no event itself but the id
+/// of a blob holding it (events larger than a queue message allows).
+pub const EVENT_REF: &str = "event_ref";
+
+/// The blob of an event reported through the internal API.
+pub fn event_blob(event_id: &str) -> String {
+    format!("event_{event_id}")
+}
+
 /// A checked engine event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineEvent {
-    InterviewCompleted(InterviewCompleted),
+    InterviewCompleted(Box<InterviewCompleted>),
     NoteFinalized(NoteFinalized),
 }
 
@@ -89,7 +98,9 @@ pub fn parse_event(value: &Value) -> Result<EngineEvent, Problems> {
         return Err(vec![FieldProblem::new("", "must be a JSON object")]);
     };
     match obj.get("event").and_then(Value::as_str) {
-        Some(INTERVIEW_COMPLETED) => parse_interview(obj).map(EngineEvent::InterviewCompleted),
+        Some(INTERVIEW_COMPLETED) => {
+            parse_interview(obj).map(|e| EngineEvent::InterviewCompleted(Box::new(e)))
+        }
         Some(NOTE_FINALIZED) => parse_note(obj).map(EngineEvent::NoteFinalized),
         Some(other) => Err(vec![FieldProblem::new(
             "event",
@@ -153,7 +164,7 @@ fn duration(value: Option<&Value>) -> Result<String, &'static str> {
         Some(_) => None,
     };
     match seconds {
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Ok(format_duration(s.round() as u64)),
+        Some(s) if (0.0..1e9).contains(&s) => Ok(format_duration(s.round() as u64)),
         _ => Err("must be a number of seconds (or MM:SS)"),
     }
 }
@@ -444,7 +455,9 @@ pub fn note_finalized(event: &NoteFinalized, now: &str) -> Vec<u8> {
         org_id: event.org_id.clone(),
         note_id: event.note_id.clone(),
         timestamp: event.timestamp.clone().unwrap_or_else(|| now.to_owned()),
-        meeting: pick(raw, &["meeting"]).and_then(Value::as_object).map(meeting),
+        meeting: pick(raw, &["meeting"])
+            .and_then(Value::as_object)
+            .map(meeting),
         candidate_id: any(raw, &["candidateId", "candidate_id"]),
         job_id: any(raw, &["jobId", "job_id"]),
         remote_job_id: any(raw, &["remoteJobId", "remote_job_id"]),
@@ -462,10 +475,7 @@ pub fn note_finalized(event: &NoteFinalized, now: &str) -> Vec<u8> {
         }),
         summary: any(raw, &["summary"]),
         extracted_job_data: any(raw, &["extractedJobData", "extracted_job_data"]),
-        extracted_candidate_data: any(
-            raw,
-            &["extractedCandidateData", "extracted_candidate_data"],
-        ),
+        extracted_candidate_data: any(raw, &["extractedCandidateData", "extracted_candidate_data"]),
     };
     serde_json::to_vec(&payload).unwrap_or_default()
 }
@@ -517,8 +527,10 @@ mod tests {
         assert_eq!(fields, ["application_id", "call_id"]);
         assert!(parse_event(&json!([1, 2])).is_err());
         assert!(
-            parse_event(&json!({"event": "note.finalized", "org_id": "o", "noteId": "n",
-                "meeting": {"type": "standup"}}))
+            parse_event(
+                &json!({"event": "note.finalized", "org_id": "o", "noteId": "n",
+                "meeting": {"type": "standup"}})
+            )
             .is_err()
         );
     }

@@ -63,9 +63,18 @@ mod tests {
     fn standard_signature_covers_id_timestamp_and_body() {
         let a = standard_signature("s3cret", "dlv_1", 1_700_000_000, b"{}");
         assert!(a.starts_with("v1,"));
-        assert_ne!(a, standard_signature("s3cret", "dlv_2", 1_700_000_000, b"{}"));
-        assert_ne!(a, standard_signature("s3cret", "dlv_1", 1_700_000_001, b"{}"));
-        assert_ne!(a, standard_signature("s3cret", "dlv_1", 1_700_000_000, b"[]"));
+        assert_ne!(
+            a,
+            standard_signature("s3cret", "dlv_2", 1_700_000_000, b"{}")
+        );
+        assert_ne!(
+            a,
+            standard_signature("s3cret", "dlv_1", 1_700_000_001, b"{}")
+        );
+        assert_ne!(
+            a,
+            standard_signature("s3cret", "dlv_1", 1_700_000_000, b"[]")
+        );
         // Same as the hex HMAC of the signed content, base64-encoded.
         let raw = hex::decode(hex_signature("s3cret", b"dlv_1.1700000000.{}")).expect("hex");
         assert_eq!(a, format!("v1,{}", STANDARD.encode(raw)));
