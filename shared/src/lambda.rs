@@ -51,17 +51,39 @@ pub async fn handle_sqs_event(
     response
 }
 
-/// Runs a consumer as the Lambda function's handler.
+/// How often a warm function sweeps the outbox for entries a crash left behind.
+const RELAY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Entries younger than this are probably still being sent by their writer.
+const RELAY_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs a consumer as the Lambda function's handler. After a batch, at most
+/// once a minute per instance, it also relays the outbox, so a message whose
+/// send was cut off by a crash still goes out.
 pub async fn run_sqs_consumer(
     consumer: Arc<dyn Consumer>,
-    queue: Arc<dyn Queue>,
+    backends: crate::Backends,
 ) -> Result<(), lambda_runtime::Error> {
+    let last_relay = Arc::new(tokio::sync::Mutex::new(None::<std::time::Instant>));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (consumer, queue) = (consumer.clone(), queue.clone());
+        let (consumer, backends, last_relay) =
+            (consumer.clone(), backends.clone(), last_relay.clone());
         async move {
-            Ok::<_, lambda_runtime::Error>(
-                handle_sqs_event(consumer.as_ref(), queue.as_ref(), event.payload).await,
-            )
+            let response =
+                handle_sqs_event(consumer.as_ref(), backends.queue.as_ref(), event.payload).await;
+            let mut last = last_relay.lock().await;
+            if last.is_none_or(|t| t.elapsed() >= RELAY_EVERY) {
+                *last = Some(std::time::Instant::now());
+                if let Err(error) = crate::outbox::relay(
+                    backends.store.as_ref(),
+                    backends.queue.as_ref(),
+                    RELAY_MIN_AGE,
+                )
+                .await
+                {
+                    tracing::warn!(%error, "outbox relay failed");
+                }
+            }
+            Ok::<_, lambda_runtime::Error>(response)
         }
     }))
     .await
