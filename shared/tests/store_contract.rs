@@ -105,6 +105,23 @@ async fn when_conditions_name_attributes_then_they_guard_writes() {
             )
             .await;
         assert!(again.is_err_and(|e| e.is_condition_failed()), "{kind:?}");
+        // A null attribute counts as absent.
+        store
+            .update(
+                &key,
+                Update::new().set("revoked_at", serde_json::Value::Null),
+                Condition::exists(),
+            )
+            .await
+            .expect("set null");
+        store
+            .update(
+                &key,
+                Update::new().add("n", 1),
+                Condition::exists().and_absent("revoked_at"),
+            )
+            .await
+            .expect("a null attribute is absent");
         let removed = store
             .update(
                 &key,

@@ -93,7 +93,8 @@ impl Expr {
                 }
                 Clause::AttributeAbsent(attr) => {
                     let n = self.name(attr);
-                    format!("attribute_not_exists({n})")
+                    let null = self.value(AttributeValue::S("NULL".into()));
+                    format!("(attribute_not_exists({n}) OR attribute_type({n}, {null}))")
                 }
             };
             parts.push(part);

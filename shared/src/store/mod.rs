@@ -128,7 +128,7 @@ pub enum Clause {
     Exists,
     /// The item is present and the attribute equals the value.
     Equals(String, Value),
-    /// The attribute is absent (true also when the item is absent).
+    /// The attribute is absent or null (true also when the item is absent).
     AttributeAbsent(String),
 }
 
@@ -161,7 +161,9 @@ impl Condition {
             Clause::NotExists => current.is_none(),
             Clause::Exists => current.is_some(),
             Clause::Equals(attr, value) => current.and_then(|c| c.get(attr)) == Some(value),
-            Clause::AttributeAbsent(attr) => current.is_none_or(|c| !c.contains_key(attr)),
+            Clause::AttributeAbsent(attr) => {
+                current.is_none_or(|c| c.get(attr).is_none_or(Value::is_null))
+            }
         })
     }
 }
