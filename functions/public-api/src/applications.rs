@@ -14,7 +14,7 @@ use shared::domain::{
     Application, ApplicationStatus, Candidate, Job, ResumeRef, application_key,
     application_ref_key, candidate_key, org_pk, resume_blob,
 };
-use shared::http::{ApiError, ApiJson, ApiResult, FieldProblem};
+use shared::http::{ApiError, ApiResult, FieldProblem};
 use shared::ids::{ApplicationId, CandidateId};
 use shared::store::{Condition, Item, Store, WriteOp};
 use shared::timefmt;
@@ -25,7 +25,7 @@ use crate::jobs::{find_job, find_job_by_remote_id};
 use crate::validate::{
     self, MAX_ID_CHARS, MAX_TEXT_CHARS, Problems, Resume, is_email, normalize_phone,
 };
-use crate::{ApiCaller, ErrorEnvelope, load_org};
+use crate::{ApiCaller, ErrorEnvelope, ObjectJson, load_org};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -305,7 +305,7 @@ async fn resolve_job(store: &dyn Store, org_id: &str, job: &JobRef) -> ApiResult
 pub async fn create_application(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    ApiJson(body): ApiJson<ApplicationIn, APPLICATION_BODY_LIMIT>,
+    ObjectJson(body): ObjectJson<ApplicationIn, APPLICATION_BODY_LIMIT>,
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
     let store = state.store();
     let org_id = caller.org_id.as_str();

@@ -10,14 +10,14 @@ use serde_json::{Map, Value};
 use shared::AppState;
 use shared::domain::{Job, JobStatus, Location, job_key, job_ref_key, org_pk};
 use shared::http::extract::parse_json;
-use shared::http::{ApiError, ApiJson, ApiResult, FieldProblem, ListParams, ListResponse};
+use shared::http::{ApiError, ApiResult, FieldProblem, ListParams, ListResponse};
 use shared::ids::JobId;
 use shared::store::{Condition, Item, Query, Store, WriteOp};
 use shared::timefmt;
 use utoipa::ToSchema;
 
 use crate::validate::{MAX_ID_CHARS, MAX_TEXT_CHARS, Problems, is_http_url};
-use crate::{ApiCaller, ErrorEnvelope, QueryMap};
+use crate::{ApiCaller, ErrorEnvelope, ObjectJson, QueryMap};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -359,7 +359,7 @@ pub async fn find_job_by_remote_id(
 pub async fn upsert_job(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    ApiJson(body): ApiJson<JobIn>,
+    ObjectJson(body): ObjectJson<JobIn>,
 ) -> ApiResult<(StatusCode, Json<JobOut>)> {
     let store = state.store();
     let org_id = caller.org_id.as_str();
@@ -526,18 +526,12 @@ pub async fn patch_job(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    ApiJson(patch): ApiJson<Value>,
+    ObjectJson(patch): ObjectJson<Map<String, Value>>,
 ) -> ApiResult<Json<JobOut>> {
     let store = state.store();
     let org_id = caller.org_id.as_str();
-    let Value::Object(patch) = patch else {
-        return Err(ApiError::validation(vec![FieldProblem::new(
-            "",
-            "the body must be a JSON object",
-        )]));
-    };
     // Checks the patch's own field types before anything is read.
-    let _: JobPatch = parse_json(&serde_json::to_vec(&patch).unwrap_or_default())?;
+    let _: JobPatch = parse_json(&serde_json::to_vec(&patch).map_err(ApiError::internal)?)?;
     let mut job = find_job(store, org_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Job"))?;
@@ -564,7 +558,7 @@ pub async fn patch_job(
             merged.insert(key, value);
         }
     }
-    let merged: JobIn = parse_json(&serde_json::to_vec(&merged).unwrap_or_default())?;
+    let merged: JobIn = parse_json(&serde_json::to_vec(&merged).map_err(ApiError::internal)?)?;
     let previous_update = job.updated_at.clone();
     merged.validate()?.apply(&mut job);
     store

@@ -14,13 +14,16 @@ pub mod validate;
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use shared::AppState;
 use shared::apikeys::Caller;
 use shared::domain::{Org, org_key};
-use shared::http::{ApiError, ApiResult};
+use shared::http::extract::{MIB, parse_json};
+use shared::http::{ApiError, ApiJson, ApiResult, FieldProblem};
 use shared::store::Store;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -61,6 +64,30 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
             .await
             .map(|Query(q)| QueryMap(q))
             .map_err(|_| ApiError::bad_request("invalid_query", "The query string is malformed."))
+    }
+}
+
+/// A JSON object body of at most `LIMIT` bytes, read into `T`: the
+/// envelope answers of [`ApiJson`] plus a 422 for JSON that is not an object
+/// (serde would otherwise read an array into a struct).
+pub struct ObjectJson<T, const LIMIT: usize = MIB>(pub T);
+
+impl<T, const LIMIT: usize> FromRequest<AppState> for ObjectJson<T, LIMIT>
+where
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> ApiResult<Self> {
+        let ApiJson(value) = ApiJson::<Value, LIMIT>::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::validation(vec![FieldProblem::new(
+                "",
+                "the body must be a JSON object",
+            )]));
+        }
+        let bytes = serde_json::to_vec(&value).map_err(ApiError::internal)?;
+        parse_json(&bytes).map(ObjectJson)
     }
 }
 
