@@ -23,10 +23,19 @@ pub fn app(state: AppState) -> Router {
                 "/health",
                 get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
             )
+            .route("/openapi.json", get(|| async { axum::Json(openapi()) }))
             .merge(public_api::router(state.clone()))
             .merge(developer_tools::router(state.clone()))
             .merge(kombo_webhook::router(state)),
     )
+}
+
+/// The union of the HTTP functions' OpenAPI documents.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = public_api::openapi();
+    doc.merge(developer_tools::openapi());
+    doc.info.title = "Tenzo (local runner: Public API, Developer Tools, Kombo webhook)".to_owned();
+    doc
 }
 
 /// The consumers of the product's queues.

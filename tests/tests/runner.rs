@@ -203,3 +203,40 @@ async fn when_stopped_with_ctrl_c_and_restarted_then_records_and_queued_work_sur
         "the delayed message is still queued"
     );
 }
+
+#[tokio::test]
+async fn when_asked_for_openapi_then_the_runner_serves_the_union_of_both_apis() {
+    let app = e2e::TestApp::start(e2e::embedded()).await;
+    let doc: serde_json::Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .expect("request")
+        .error_for_status()
+        .expect("200")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for path in [
+        "/v1/jobs",
+        "/v1/applications",
+        "/v1/orgs",
+        "/v1/orgs/{org}/api-keys",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from {:?}",
+            paths.keys().collect::<Vec<_>>()
+        );
+    }
+    app.runner.stop().await;
+}
