@@ -83,6 +83,9 @@ fn fields(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// (method, path, content type, body, status, error code, fields named)
+type Case<'a> = (Method, &'a str, &'a str, String, u16, &'a str, Vec<&'a str>);
+
 fn deployed_config() -> shared::Config {
     let mut config = local_config();
     config.webhook_allow_http = false;
@@ -372,9 +375,8 @@ async fn when_input_is_malformed_then_each_case_gets_its_4xx_envelope() {
     let keys_paged = format!("{keys}?page_size=abc");
     let huge = format!("{{\"name\": \"{}\"}}", "a".repeat(1024 * 1024));
 
-    // (method, path, content type, body, status, code, fields named)
     let json_ct = "application/json";
-    let cases: Vec<(Method, &str, &str, String, u16, &str, Vec<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Method::POST,
             "/v1/orgs",
