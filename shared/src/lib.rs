@@ -11,6 +11,7 @@ pub mod domain;
 pub mod embedded;
 pub mod http;
 pub mod ids;
+pub mod kombo;
 pub mod lambda;
 pub mod observability;
 pub mod outbox;
