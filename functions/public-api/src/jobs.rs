@@ -33,6 +33,7 @@ const UPSERT_ATTEMPTS: usize = 3;
 /// A job's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
+#[schema(as = JobStatus)]
 pub enum JobStatusDoc {
     Open,
     Closed,
@@ -65,6 +66,7 @@ fn status_name(status: JobStatus) -> &'static str {
 
 /// Where a job is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Location)]
 pub struct LocationDoc {
     pub city: Option<String>,
     pub country: Option<String>,

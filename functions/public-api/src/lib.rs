@@ -140,6 +140,7 @@ impl Modify for BearerAuth {
     info(
         title = "Tenzo Public API",
         version = "1.0.0",
+        license(name = "Proprietary"),
         description = "Push jobs and applications (with resumes) and read them back. \
                        Every route needs `Authorization: Bearer tenzo_pk_…`; errors answer \
                        `{\"error\": {\"code\", \"message\", \"details\"}}`."
