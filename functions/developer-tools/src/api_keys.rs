@@ -179,7 +179,7 @@ pub async fn create_key(
     get, path = "/v1/orgs/{org}/api-keys", tag = "API keys",
     params(
         ("org" = String, Path, description = "Organization id (`org_…`)"),
-        ("page_size" = Option<usize>, Query, description = "1–250, default 100"),
+        ("page_size" = Option<usize>, Query, minimum = 1, maximum = 250, description = "Results per page, default 100"),
         ("cursor" = Option<String>, Query, description = "`next` of the previous page"),
     ),
     responses(
