@@ -37,6 +37,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The deployed function's routes: the API, its OpenAPI document at
+/// `GET /openapi.json` (the local runner serves the union instead), and the
+/// envelope answers for unknown routes and methods.
+pub fn deployed_app(state: AppState) -> Router {
+    let document = openapi();
+    shared::http::with_fallbacks(router(state).route(
+        "/openapi.json",
+        axum::routing::get(move || async move { axum::Json(document) }),
+    ))
+}
+
 /// The verified API key of a request; extracting it authenticates the
 /// request (before its body is read) and records the key's use.
 pub struct ApiCaller(pub Caller);

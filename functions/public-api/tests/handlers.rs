@@ -261,3 +261,33 @@ async fn when_a_result_has_arrived_then_the_application_reports_it() {
         assert_eq!(read["candidate"]["phone"], "+14155552671");
     }
 }
+
+#[tokio::test]
+async fn when_the_deployed_function_is_asked_then_it_serves_its_openapi_document() {
+    let api = api(shared::testing::embedded()).await;
+    let app = public_api::deployed_app(api.state.clone());
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/openapi.json")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let doc: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    assert_eq!(doc["info"]["title"], "Tenzo Public API");
+    let response = app
+        .oneshot(
+            Request::get("/v1/nope")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
