@@ -743,3 +743,47 @@ async fn when_the_integration_is_asked_then_every_operation_is_listed_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn when_a_new_user_follows_the_readme_then_org_key_job_and_application_work_together() {
+    let app = started(e2e::embedded()).await;
+    let org = app
+        .admin(Method::POST, "/v1/orgs")
+        .json(&json!({"name": "Acme", "default_phone_region": "GB"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(org.status(), StatusCode::CREATED);
+    let org: Value = org.json().await.expect("org");
+    let org_id = org["id"].as_str().expect("org id").to_owned();
+    let key = app
+        .admin(Method::POST, &format!("/v1/orgs/{org_id}/api-keys"))
+        .json(&json!({"name": "ci"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(key.status(), StatusCode::CREATED);
+    let key: Value = key.json().await.expect("key");
+    let t = Tenant {
+        org_id,
+        key_id: key["id"].as_str().unwrap_or_default().to_owned(),
+        key: key["key"].as_str().expect("the full key").to_owned(),
+    };
+    let job_id = push_job(&app, &t, "J-1").await;
+    let body = json!({"job_id": job_id, "remote_id": "A-1", "candidate": {"first_name": "A", "last_name": "B", "phone": "020 7946 0958"}});
+    let (status, created) = send(&app, &t, Method::POST, "/v1/applications", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["candidate"]["phone"], "+442079460958");
+
+    let revoked = app
+        .admin(
+            Method::DELETE,
+            &format!("/v1/orgs/{}/api-keys/{}", t.org_id, t.key_id),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let (status, body) = send(&app, &t, Method::GET, &format!("/v1/jobs/{job_id}"), None).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+}

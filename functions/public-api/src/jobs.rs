@@ -30,7 +30,7 @@ const MAX_DESCRIPTION_CHARS: usize = 200_000;
 /// How often an upsert that lost a race for the same `remote_id` retries.
 const UPSERT_ATTEMPTS: usize = 3;
 
-/// A job's status.
+/// A job's status (read case-insensitively).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 #[schema(as = JobStatus)]
@@ -43,7 +43,7 @@ pub enum JobStatusDoc {
 
 fn parse_status(problems: &mut Problems, field: &str, raw: Option<&str>) -> Option<JobStatus> {
     let raw = raw?;
-    match raw.trim() {
+    match raw.trim().to_ascii_uppercase().as_str() {
         "OPEN" => Some(JobStatus::Open),
         "CLOSED" => Some(JobStatus::Closed),
         "DRAFT" => Some(JobStatus::Draft),
