@@ -52,7 +52,7 @@ pub struct ApiKeyIn {
 
 impl ApiKeyIn {
     pub fn parse(body: Value) -> Result<Self, ApiError> {
-        let mut fields = Fields::new(body, &["name", "expires_at"])?;
+        let mut fields = Fields::new(body)?;
         let name = fields.required_text("name", NAME_MAX);
         let expires_at = match fields.text("expires_at", 64).into_option() {
             None => None,

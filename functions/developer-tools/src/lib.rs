@@ -193,20 +193,19 @@ pub(crate) struct Fields {
 }
 
 impl Fields {
-    /// The body must be an object whose keys are all in `known`.
-    pub fn new(body: Value, known: &[&str]) -> Result<Self, ApiError> {
+    /// The body must be an object. Keys the route does not know are ignored,
+    /// so a client may send back a record it read (with `id`, `created_at` …).
+    pub fn new(body: Value) -> Result<Self, ApiError> {
         let Value::Object(map) = body else {
             return Err(ApiError::validation(vec![FieldProblem::new(
                 "",
                 "the body must be a JSON object",
             )]));
         };
-        let problems = map
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()))
-            .map(|k| FieldProblem::new(k.as_str(), "unknown field"))
-            .collect();
-        Ok(Self { map, problems })
+        Ok(Self {
+            map,
+            problems: Vec::new(),
+        })
     }
 
     pub fn problem(&mut self, field: &str, problem: impl Into<String>) {
@@ -300,31 +299,33 @@ mod tests {
 
     #[test]
     fn when_several_fields_are_wrong_then_every_one_is_named() {
-        let mut fields = Fields::new(
-            json!({"name": "", "count": 3, "flag": "yes", "extra": 1}),
-            &["name", "flag", "other"],
-        )
-        .expect("an object");
+        let mut fields = Fields::new(json!({"name": "", "count": 3, "flag": "yes", "extra": 1}))
+            .expect("an object");
         assert_eq!(fields.required_text("name", 10), None);
         assert_eq!(fields.required_text("other", 10), None);
         assert_eq!(fields.boolean("flag"), None);
         let error = fields.finish().expect_err("invalid");
         let named: Vec<&str> = error.details.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(error.status.as_u16(), 422);
-        for field in ["count", "extra", "name", "other", "flag"] {
+        for field in ["name", "other", "flag"] {
             assert!(named.contains(&field), "{field} missing from {named:?}");
         }
+        // Fields the route does not know are ignored, not refused.
+        assert!(
+            !named.contains(&"extra") && !named.contains(&"count"),
+            "{named:?}"
+        );
     }
 
     #[test]
     fn when_the_body_is_not_an_object_then_it_is_refused() {
-        assert!(Fields::new(json!([1, 2]), &[]).is_err());
-        assert!(Fields::new(json!("text"), &[]).is_err());
+        assert!(Fields::new(json!([1, 2])).is_err());
+        assert!(Fields::new(json!("text")).is_err());
     }
 
     #[test]
     fn when_text_is_null_or_absent_then_the_patch_says_so() {
-        let mut fields = Fields::new(json!({"a": null, "b": " x "}), &["a", "b"]).expect("object");
+        let mut fields = Fields::new(json!({"a": null, "b": " x "})).expect("object");
         assert_eq!(fields.text("a", 5), Patch::Null);
         assert_eq!(fields.text("b", 5), Patch::Set("x".into()));
         assert_eq!(fields.text("c", 5), Patch::Absent);

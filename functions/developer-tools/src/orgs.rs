@@ -21,13 +21,6 @@ use crate::{Admin, ErrorEnvelope, Fields, Paging, Patch, PathIds, load_org, org_
 
 const NAME_MAX: usize = 200;
 const INTEGRATION_ID_MAX: usize = 200;
-const FIELDS: [&str; 5] = [
-    "name",
-    "provider",
-    "kombo_integration_id",
-    "secondary_kombo_integration_id",
-    "default_phone_region",
-];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -211,7 +204,7 @@ fn region(fields: &mut Fields) -> Patch<String> {
 
 impl OrgIn {
     pub fn parse(body: Value) -> Result<Self, ApiError> {
-        let mut fields = Fields::new(body, &FIELDS)?;
+        let mut fields = Fields::new(body)?;
         let name = fields.required_text("name", NAME_MAX);
         let provider = provider(&mut fields).unwrap_or(ProviderName::PublicApi);
         let kombo = fields.text("kombo_integration_id", INTEGRATION_ID_MAX);
@@ -230,7 +223,7 @@ impl OrgIn {
 
 impl OrgPatch {
     pub fn parse(body: Value) -> Result<Self, ApiError> {
-        let mut fields = Fields::new(body, &FIELDS)?;
+        let mut fields = Fields::new(body)?;
         let patch = Self {
             name: fields.non_null_text("name", NAME_MAX),
             provider: provider(&mut fields),

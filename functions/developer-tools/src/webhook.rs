@@ -103,7 +103,7 @@ impl WebhookIn {
         allow_http: bool,
         allow_private: bool,
     ) -> Result<Self, ApiError> {
-        let mut fields = Fields::new(body, &["url", "secret", "enabled"])?;
+        let mut fields = Fields::new(body)?;
         let url = fields.required_text("url", URL_MAX);
         let secret = fields.raw_text("secret", SECRET_MAX).into_option();
         let enabled = fields.boolean("enabled").unwrap_or(true);
