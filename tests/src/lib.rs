@@ -2,6 +2,8 @@
 //! real HTTP, over the backends of `shared::testing` (embedded in a
 //! temporary file, or DynamoDB and SQS on moto).
 
+pub mod fake_kombo;
+
 use std::path::PathBuf;
 
 use shared::{AppState, Config};

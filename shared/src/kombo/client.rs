@@ -56,7 +56,7 @@ pub enum KomboError {
     /// The integration's first sync has not finished (`INTEGRATION.SETUP_SYNC_PENDING`):
     /// try again later; not an error.
     #[error("the integration's first sync has not finished yet")]
-    SetupSyncPending,
+    SetupSyncPending { retry_after: Option<Duration> },
     /// Rate limit, remote outage, 5xx or a network failure: back off and retry.
     #[error("Kombo is unavailable for now (status {status:?}, code {code:?})")]
     Retryable {
@@ -80,7 +80,7 @@ impl KomboError {
     /// A stable code for the sync state.
     pub fn code(&self) -> String {
         match self {
-            KomboError::SetupSyncPending => "INTEGRATION.SETUP_SYNC_PENDING".to_owned(),
+            KomboError::SetupSyncPending { .. } => "INTEGRATION.SETUP_SYNC_PENDING".to_owned(),
             KomboError::Retryable { code, status, .. } => code.clone().unwrap_or_else(|| {
                 status.map_or("NETWORK_ERROR".to_owned(), |s| format!("HTTP_{s}"))
             }),
@@ -104,7 +104,9 @@ pub fn classify(status: u16, body: &[u8], retry_after: Option<Duration>) -> Komb
         .or(envelope.error.title)
         .unwrap_or_default();
     match code.as_deref() {
-        Some("INTEGRATION.SETUP_SYNC_PENDING") => return KomboError::SetupSyncPending,
+        Some("INTEGRATION.SETUP_SYNC_PENDING") => {
+            return KomboError::SetupSyncPending { retry_after };
+        }
         Some(
             "PLATFORM.RATE_LIMIT_EXCEEDED"
             | "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"
@@ -259,7 +261,7 @@ mod tests {
         for status in [409, 503] {
             assert_eq!(
                 classify(status, &body("INTEGRATION.SETUP_SYNC_PENDING"), None),
-                KomboError::SetupSyncPending
+                KomboError::SetupSyncPending { retry_after: None }
             );
         }
     }
