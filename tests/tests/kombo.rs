@@ -700,3 +700,120 @@ async fn when_the_status_is_asked_without_the_admin_token_or_for_an_unknown_org_
     assert_eq!(s["state"], "idle");
     assert_eq!(s["kombo_configured"], true);
 }
+
+#[tokio::test]
+async fn when_a_pull_nears_its_time_budget_then_it_continues_in_a_new_message_carrying_its_cursor()
+{
+    use shared::queue::Task;
+    use shared::worker::{Consumer, Outcome};
+
+    // The handler on its own, with no time to spare: one page per message.
+    let backends = embedded();
+    let kombo = FakeKombo::start().await;
+    kombo.set_max_page_size(2);
+    let integration_id = format!("int_{}", ulid::Ulid::new());
+    for i in 0..5 {
+        kombo.put_job(
+            &integration_id,
+            FakeKombo::job(
+                &format!("k{i}"),
+                &format!("r{i}"),
+                &format!("Job {i}"),
+                "OPEN",
+            ),
+        );
+    }
+    let mut config = local_config();
+    config.kombo_api_url = kombo.url();
+    config.kombo_api_key = Some(API_KEY.to_owned());
+    let state = shared::AppState::new(backends.backends.clone(), config, "admin");
+    let store = backends.backends.store.as_ref();
+    let queue = backends.backends.queue.as_ref();
+    let now = shared::timefmt::now_rfc3339();
+    let org_id = shared::ids::OrgId::new().0;
+    let org = Org {
+        id: org_id.clone(),
+        name: "Kombo Co".to_owned(),
+        provider: Provider::Kombo,
+        kombo_integration_id: Some(integration_id.clone()),
+        secondary_kombo_integration_id: None,
+        default_phone_region: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    store
+        .put(
+            Item::from_serde(org_key(&org_id), &org).expect("org item"),
+            Condition::not_exists(),
+        )
+        .await
+        .expect("store the org");
+    let handler = kombo_sync::Handler::new(state).with_time_budget(Duration::ZERO);
+
+    let first = Task::KomboSync {
+        integration_id: integration_id.clone(),
+        cursor: None,
+        pull_id: None,
+    };
+    assert!(matches!(
+        handler.handle(&first.to_body(), 1).await,
+        Outcome::Done
+    ));
+    let mut continuations = Vec::new();
+    loop {
+        let received = queue
+            .receive(
+                "sync",
+                10,
+                Duration::from_secs(30),
+                Duration::from_millis(300),
+            )
+            .await
+            .expect("receive");
+        if received.is_empty() {
+            break;
+        }
+        for message in received {
+            let task: Task = serde_json::from_str(&message.body).expect("a task");
+            continuations.push(task);
+            let outcome = handler.handle(&message.body, message.receive_count).await;
+            assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+            queue.ack("sync", &message.receipt).await.expect("ack");
+        }
+    }
+    let carried: Vec<(Option<String>, Option<String>)> = continuations
+        .into_iter()
+        .map(|t| match t {
+            Task::KomboSync {
+                cursor, pull_id, ..
+            } => (cursor, pull_id),
+            other => panic!("unexpected task {other:?}"),
+        })
+        .collect();
+    assert_eq!(carried.len(), 2, "{carried:?}");
+    assert_eq!(carried[0].0.as_deref(), Some("cur_2"));
+    assert_eq!(carried[1].0.as_deref(), Some("cur_4"));
+    assert!(
+        carried[0].1.is_some() && carried[0].1 == carried[1].1,
+        "one pull: {carried:?}"
+    );
+
+    let cursors: Vec<Option<String>> = kombo
+        .requests_for("jobs")
+        .iter()
+        .map(|r| r.query.get("cursor").cloned())
+        .collect();
+    assert_eq!(
+        cursors,
+        vec![None, Some("cur_2".to_owned()), Some("cur_4".to_owned())]
+    );
+    let sync = shared::kombo::state::load(store, &integration_id)
+        .await
+        .expect("sync state");
+    assert_eq!(sync.counts.jobs, 5);
+    assert_eq!(
+        sync.watermark, sync.last_sync_started_at,
+        "the pull's start is the watermark"
+    );
+    assert!(sync.pull.is_none());
+}

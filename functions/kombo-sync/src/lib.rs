@@ -400,12 +400,14 @@ impl Handler {
             .position(|m| m.name() == step.pull.model)
             .unwrap_or(0);
         let mut retries = retry_attempt;
+        let mut pages = 0u32;
         loop {
             let Some(model) = models.get(index).copied() else {
                 step.finish().await?;
                 return Ok(Keep::Release);
             };
-            if started.elapsed() >= self.time_budget {
+            // At least one page per message, so every message makes progress.
+            if pages > 0 && started.elapsed() >= self.time_budget {
                 tracing::info!(
                     integration_id = step.integration_id,
                     model = model.name(),
@@ -471,6 +473,7 @@ impl Handler {
             }
             // A page that succeeded ends a run of failures.
             retries = 0;
+            pages += 1;
         }
     }
 }
