@@ -50,7 +50,12 @@ def check_hex(secret, body, header):
 def check_standard(secret, body, headers):
     if secret is None:
         return None
-    key = "whsec_" + base64.b64encode(secret.encode()).decode()
+    # The documented key form: the secret itself when it already is a
+    # Standard Webhooks secret, else whsec_ + base64 of its UTF-8 bytes.
+    if secret.startswith("whsec_"):
+        key = secret
+    else:
+        key = "whsec_" + base64.b64encode(secret.encode()).decode()
     try:
         Webhook(key).verify(body, headers)
         return True

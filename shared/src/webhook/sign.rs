@@ -8,7 +8,10 @@
 //!   `v1,` + base64 HMAC-SHA256 of `<id>.<timestamp>.<body>`. Receivers using a
 //!   Standard Webhooks library pass the key in the standard's form,
 //!   `whsec_` + base64(secret bytes) — see [`standard_webhooks_secret`] — or
-//!   the raw secret bytes where the library accepts bytes.
+//!   the raw secret bytes where the library accepts bytes. A secret that is
+//!   already in that form (`whsec_<base64>`) is used as the standard defines
+//!   it — keyed with the decoded bytes — so it can be passed to the library
+//!   unchanged.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -17,21 +20,30 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn mac(secret: &str) -> HmacSha256 {
+fn mac(key: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail.
-    HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length")
+    HmacSha256::new_from_slice(key).expect("HMAC accepts any key length")
+}
+
+/// The key bytes of the Standard Webhooks signature.
+fn standard_key(secret: &str) -> Vec<u8> {
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b64| STANDARD.decode(b64).ok())
+        .filter(|key| !key.is_empty())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
 }
 
 /// `X-Webhook-Signature`: lowercase hex HMAC-SHA256 of the raw body.
 pub fn hex_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = mac(secret);
+    let mut mac = mac(secret.as_bytes());
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// `webhook-signature` of the Standard Webhooks specification.
 pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = mac(secret);
+    let mut mac = mac(&standard_key(secret));
     mac.update(id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
@@ -43,6 +55,9 @@ pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -
 /// The secret in the Standard Webhooks key form (`whsec_<base64>`), the value
 /// receivers hand to a Standard Webhooks verifier.
 pub fn standard_webhooks_secret(secret: &str) -> String {
+    if secret.starts_with("whsec_") && standard_key(secret) != secret.as_bytes() {
+        return secret.to_owned();
+    }
     format!("whsec_{}", STANDARD.encode(secret.as_bytes()))
 }
 
@@ -83,5 +98,20 @@ mod tests {
     #[test]
     fn standard_webhooks_secret_is_whsec_base64_of_the_secret() {
         assert_eq!(standard_webhooks_secret("abc"), "whsec_YWJj");
+    }
+
+    #[test]
+    fn when_the_secret_is_already_whsec_then_the_standard_signature_uses_its_decoded_key() {
+        // "whsec_YWJj" is the standard form of the key bytes "abc".
+        assert_eq!(
+            standard_signature("whsec_YWJj", "dlv_1", 1, b"{}"),
+            standard_signature("abc", "dlv_1", 1, b"{}")
+        );
+        assert_eq!(standard_webhooks_secret("whsec_YWJj"), "whsec_YWJj");
+        // The hex signature is always keyed with the secret's own bytes.
+        assert_ne!(
+            hex_signature("whsec_YWJj", b"{}"),
+            hex_signature("abc", b"{}")
+        );
     }
 }
