@@ -341,3 +341,19 @@ pub async fn test_webhook(
     .await?;
     Ok((StatusCode::ACCEPTED, Json(DeliveryOut::created(created))))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_lists_every_delivery_route() {
+        let doc = super::openapi();
+        for path in [
+            "/v1/orgs/{org}/deliveries",
+            "/v1/orgs/{org}/deliveries/{id}",
+            "/v1/orgs/{org}/deliveries/{id}/replay",
+            "/v1/orgs/{org}/webhook/test",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path} missing");
+        }
+    }
+}

@@ -125,3 +125,16 @@ pub async fn report_event(
         }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_lists_the_events_route() {
+        assert!(
+            super::openapi()
+                .paths
+                .paths
+                .contains_key("/v1/internal/events")
+        );
+    }
+}
