@@ -754,6 +754,7 @@ async fn when_a_pull_nears_its_time_budget_then_it_continues_in_a_new_message_ca
         integration_id: integration_id.clone(),
         cursor: None,
         pull_id: None,
+        full: false,
     };
     assert!(matches!(
         handler.handle(&first.to_body(), 1).await,
@@ -816,4 +817,33 @@ async fn when_a_pull_nears_its_time_budget_then_it_continues_in_a_new_message_ca
         "the pull's start is the watermark"
     );
     assert!(sync.pull.is_none());
+}
+
+#[tokio::test]
+async fn when_the_weekly_re_pull_runs_then_every_integration_is_read_in_full() {
+    let w = world(embedded()).await;
+    w.kombo.put_job(
+        &w.integration_id,
+        FakeKombo::job("k1", "32", "Backend Engineer", "OPEN"),
+    );
+    signed(&w, &data_changed(&w.integration_id)).await;
+    let first = wait_for_pull(&w, &Value::Null).await;
+    let first_start = first["last_complete_sync_started_at"].clone();
+
+    let queued = kombo_sync::schedule_full_pulls(&w.app.runner.state)
+        .await
+        .expect("schedule");
+    assert!(queued >= 1);
+    let second = wait_for_pull(&w, &first_start).await;
+    assert_eq!(
+        second["counts"]["jobs"], 1,
+        "the unchanged job is read again: {second}"
+    );
+    let requests = w.kombo.requests_for("jobs");
+    assert_eq!(requests.len(), 2);
+    assert!(
+        !requests[1].query.contains_key("updated_after"),
+        "{:?}",
+        requests[1]
+    );
 }

@@ -109,6 +109,42 @@ async fn orgs_of(store: &dyn Store, integration_id: &str) -> anyhow::Result<(Vec
     Ok(found)
 }
 
+/// Queues a full pull (watermark ignored) of every integration an
+/// organization uses as its primary: the weekly safety net behind the
+/// `data-changed` webhooks. Returns how many were queued.
+pub async fn schedule_full_pulls(app: &AppState) -> anyhow::Result<usize> {
+    let mut ids = std::collections::BTreeSet::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .store()
+            .query(Query::partition("ORGS").limit(250).cursor(cursor))
+            .await?;
+        for item in &page.items {
+            let org: Org = item.parse()?;
+            if let Some(id) = org.kombo_integration_id {
+                ids.insert(id);
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    for integration_id in &ids {
+        let task = Task::KomboSync {
+            integration_id: integration_id.clone(),
+            cursor: None,
+            pull_id: None,
+            full: true,
+        };
+        app.queue()
+            .send(queue::SYNC, &task.to_body(), Duration::ZERO)
+            .await?;
+    }
+    Ok(ids.len())
+}
+
 /// The models a pull reads for these organizations, in order.
 fn models(primary: &[Org]) -> Vec<Model> {
     if primary.is_empty() {
@@ -135,6 +171,7 @@ impl Step<'_> {
             integration_id: self.integration_id.to_owned(),
             cursor: self.cursor.clone(),
             pull_id: Some(self.pull.id.clone()),
+            full: false,
         };
         Message::new(queue::SYNC, task.to_body(), delay.min(MAX_DELAY))
     }
@@ -274,6 +311,7 @@ impl Handler {
         integration_id: &str,
         cursor: Option<String>,
         pull_id: Option<String>,
+        full: bool,
     ) -> anyhow::Result<()> {
         let app = &self.state;
         let store = app.store();
@@ -324,7 +362,11 @@ impl Handler {
         let pull = continuing.unwrap_or_else(|| PullProgress {
             id: ulid::Ulid::new().to_string(),
             started_at: timefmt::now_rfc3339(),
-            since: current.watermark.clone(),
+            since: if full {
+                None
+            } else {
+                current.watermark.clone()
+            },
             model: first_model.name().to_owned(),
             counts: Default::default(),
         });
@@ -335,6 +377,7 @@ impl Handler {
                 integration_id: integration_id.to_owned(),
                 cursor,
                 pull_id,
+                full,
             };
             app.queue()
                 .send(queue::SYNC, &task.to_body(), LEASE_BUSY_DELAY)
@@ -500,12 +543,13 @@ impl Consumer for Handler {
                 integration_id,
                 cursor,
                 pull_id,
-            }) => (integration_id, cursor, pull_id),
+                full,
+            }) => (integration_id, cursor, pull_id, full),
             Ok(other) => return Outcome::Reject(format!("not a Kombo sync task: {other:?}")),
             Err(e) => return Outcome::Reject(format!("unreadable sync task: {e}")),
         };
-        let (integration_id, cursor, pull_id) = task;
-        match self.run(&integration_id, cursor, pull_id).await {
+        let (integration_id, cursor, pull_id, full) = task;
+        match self.run(&integration_id, cursor, pull_id, full).await {
             Ok(()) => Outcome::Done,
             Err(error) => Outcome::Retry(error),
         }

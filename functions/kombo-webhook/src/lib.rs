@@ -64,6 +64,7 @@ impl Plan {
             integration_id: integration_id.to_owned(),
             cursor: None,
             pull_id: None,
+            full: false,
         };
         self.messages
             .push(Message::new(queue::SYNC, task.to_body(), Duration::ZERO));

@@ -20,6 +20,9 @@ pub enum Task {
         cursor: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pull_id: Option<String>,
+        /// Ignore the watermark: re-read everything (the weekly re-pull).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        full: bool,
     },
 }
 
