@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = public_api::openapi();
     doc.merge(developer_tools::openapi());
+    doc.merge(kombo_webhook::openapi());
     doc.info.title = "Tenzo (local runner: Public API, Developer Tools, Kombo webhook)".to_owned();
     doc
 }

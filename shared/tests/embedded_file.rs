@@ -69,7 +69,7 @@ async fn when_several_handles_consume_one_queue_then_each_message_is_handled_onc
             .expect("send");
     }
     let mut tasks = Vec::new();
-    for queue in queues.iter().cloned() {
+    for queue in queues.clone() {
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
             for _ in 0..5 {

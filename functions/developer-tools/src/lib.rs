@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhook::routes())
         .merge(deliveries::routes())
         .merge(internal::routes())
+        .merge(shared::kombo::status_routes())
         .with_state(state)
 }
 
@@ -71,6 +72,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(webhook::openapi());
     doc.merge(deliveries::openapi());
     doc.merge(internal::openapi());
+    doc.merge(shared::kombo::status::StatusApi::openapi());
     doc
 }
 

@@ -30,13 +30,20 @@ const IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Longest accepted webhook id.
 const MAX_ID_CHARS: usize = 200;
 
-/// The webhook route and the integration status route (SPEC §5), which no
-/// other function serves.
+/// `POST /kombo/webhook`. (The integration status route of SPEC §5 is served
+/// by the Developer Tools function.)
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(webhook_routes())
-        .merge(shared::kombo::status_routes())
-        .with_state(state)
+    Router::new().merge(webhook_routes()).with_state(state)
+}
+
+/// The OpenAPI document of this function.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi as _;
+
+    #[derive(utoipa::OpenApi)]
+    #[openapi(info(title = "Tenzo Kombo webhook", version = "1"), paths(receive))]
+    struct Doc;
+    Doc::openapi()
 }
 
 pub fn webhook_routes() -> Router<AppState> {
@@ -188,6 +195,22 @@ fn plan(envelope: &WebhookEnvelope) -> ApiResult<Plan> {
     })
 }
 
+/// Receives a Kombo webhook (`{id, type, data}`), signed in `X-Kombo-Signature`.
+#[utoipa::path(
+    post,
+    path = "/kombo/webhook",
+    tag = "Kombo",
+    params(("X-Kombo-Signature" = String, Header, description = "base64url (no padding) HMAC-SHA256 of the raw body with the Kombo webhook secret")),
+    request_body(content = Object, content_type = "application/json", description = "Kombo webhook envelope: `id`, `type`, `data`"),
+    responses(
+        (status = 200, description = "Accepted (also for a repeated id, which does nothing)"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "Missing or wrong signature"),
+        (status = 413, description = "Body larger than 1 MiB"),
+        (status = 422, description = "Not a webhook envelope"),
+        (status = 503, description = "Kombo is not configured"),
+    )
+)]
 async fn receive(
     State(app): State<AppState>,
     headers: HeaderMap,
