@@ -144,9 +144,7 @@ impl Verifier {
     pub async fn verify(&self, store: &dyn Store, headers: &HeaderMap) -> Result<Caller, ApiError> {
         let key = bearer(headers)?;
         if !key.starts_with(KEY_PREFIX) {
-            return Err(ApiError::forbidden(
-                "This route needs an API key (tenzo_pk_…), not an admin token.",
-            ));
+            return Err(invalid());
         }
         let hash = hash(key);
         let cached = self.cached(&hash);

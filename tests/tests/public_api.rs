@@ -556,6 +556,13 @@ async fn when_the_key_is_missing_revoked_or_expired_then_401() {
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        // A token that is no credential at all is unauthorized, not forbidden.
+        let response = app
+            .with_key(Method::GET, "/v1/jobs", "not-a-credential")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
         let (status, _) = send(&app, &t, Method::GET, "/v1/integration", None).await;
         assert_eq!(status, StatusCode::OK);

@@ -56,6 +56,15 @@ impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        // The admin token is a credential, but of the wrong kind here.
+        if let Ok(token) = shared::http::auth::bearer(&parts.headers)
+            && !state.admin_token.is_empty()
+            && shared::http::auth::secrets_equal(token, &state.admin_token)
+        {
+            return Err(ApiError::forbidden(
+                "The admin token cannot be used on the Public API; use an API key (tenzo_pk_…).",
+            ));
+        }
         state
             .api_keys
             .verify(state.store(), &parts.headers)
