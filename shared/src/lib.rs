@@ -15,6 +15,7 @@ pub mod kombo;
 pub mod lambda;
 pub mod observability;
 pub mod outbox;
+pub mod phone;
 pub mod queue;
 pub mod store;
 #[cfg(feature = "testing")]

@@ -192,6 +192,84 @@ impl FakeKombo {
         })
     }
 
+    /// A candidate shaped like Kombo's example of `GET /ats/candidates`.
+    pub fn candidate(
+        id: &str,
+        first_name: &str,
+        last_name: &str,
+        email: &str,
+        phone: &str,
+    ) -> Value {
+        json!({
+            "id": id,
+            "remote_id": format!("r-{id}"),
+            "first_name": first_name,
+            "last_name": last_name,
+            "company": "Acme, Inc.",
+            "title": "Head of Marketing",
+            "confidential": false,
+            "source": "Employee Referral",
+            "phone_numbers": [{"phone_number": phone, "type": "HOME"}],
+            "email_addresses": [{"email_address": email, "type": "PRIVATE"}],
+            "social_media": [{"link": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+                              "type": "YOUTUBE", "username": null}],
+            "location": {"city": "Berlin", "country": "DE", "raw": "Berlin, Germany",
+                         "state": "Berlin", "street_1": null, "street_2": null, "zip_code": "12435"},
+            "custom_fields": {},
+            "integration_fields": [],
+            "remote_url": format!("https://app.greenhouse.io/people/{id}"),
+            "remote_created_at": "2022-04-02T00:00:00.000Z",
+            "remote_updated_at": "2022-04-04T00:00:00.000Z",
+            "remote_data": null,
+            "changed_at": "2022-04-04T00:00:00.000Z",
+            "remote_deleted_at": null,
+            "applications": [],
+            "tags": [{"id": "26vafvWSRmbhNcxJYqjCzuJg", "name": "High Potential", "remote_id": "32"}]
+        })
+    }
+
+    /// An application shaped like Kombo's example of `GET /ats/applications`,
+    /// for the job with Kombo id `job_id`, embedding `candidate` (as built by
+    /// [`FakeKombo::candidate`]).
+    pub fn application(id: &str, job_id: &str, candidate: &Value) -> Value {
+        json!({
+            "id": id,
+            "remote_id": format!("r-{id}"),
+            "outcome": "PENDING",
+            "rejection_reason_name": null,
+            "rejected_at": null,
+            "current_stage_id": "5J7L4b48wBfffYwek9Az9pkM",
+            "job_id": job_id,
+            "candidate_id": candidate["id"],
+            "screening_question_answers": [],
+            "custom_fields": {},
+            "integration_fields": [],
+            "remote_url": format!("https://app.greenhouse.io/applications/{id}"),
+            "changed_at": "2022-08-07T14:01:29.196Z",
+            "remote_deleted_at": null,
+            "remote_created_at": "2022-08-07T14:01:29.196Z",
+            "remote_updated_at": "2022-08-07T14:01:29.196Z",
+            "remote_data": null,
+            "candidate": {
+                "id": candidate["id"],
+                "remote_id": candidate["remote_id"],
+                "first_name": candidate["first_name"],
+                "last_name": candidate["last_name"],
+                "email_addresses": candidate["email_addresses"],
+                "phone_numbers": candidate["phone_numbers"],
+                "social_media": [],
+                "source": "Employee Referral",
+                "remote_url": candidate["remote_url"],
+                "tags": []
+            },
+            "current_stage": {"id": "5J7L4b48wBfffYwek9Az9pkM", "remote_id": "32",
+                              "name": "Initial Screening", "index": 2},
+            "job": {"id": job_id, "remote_id": null, "name": null},
+            "interviews": [],
+            "offers": []
+        })
+    }
+
     /// Creates or replaces a record (by `id`) and marks it changed now.
     pub fn put(&self, integration_id: &str, model: &str, mut record: Value) {
         record["changed_at"] = Value::String(now());

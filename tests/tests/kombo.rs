@@ -791,11 +791,15 @@ async fn when_a_pull_nears_its_time_budget_then_it_continues_in_a_new_message_ca
             other => panic!("unexpected task {other:?}"),
         })
         .collect();
-    assert_eq!(carried.len(), 2, "{carried:?}");
+    // Three pages of jobs, then one (empty) page each of candidates and
+    // applications, each starting without a cursor.
+    assert_eq!(carried.len(), 4, "{carried:?}");
     assert_eq!(carried[0].0.as_deref(), Some("cur_2"));
     assert_eq!(carried[1].0.as_deref(), Some("cur_4"));
+    assert_eq!(carried[2].0, None);
+    assert_eq!(carried[3].0, None);
     assert!(
-        carried[0].1.is_some() && carried[0].1 == carried[1].1,
+        carried[0].1.is_some() && carried.iter().all(|c| c.1 == carried[0].1),
         "one pull: {carried:?}"
     );
 
@@ -846,4 +850,115 @@ async fn when_the_weekly_re_pull_runs_then_every_integration_is_read_in_full() {
         "{:?}",
         requests[1]
     );
+}
+
+/// The product's id of a synced application, by its Kombo id.
+async fn synced_application_id(w: &World, kombo_application_id: &str) -> Option<String> {
+    w.app
+        .backends
+        .backends
+        .store
+        .get(&shared::domain::application_ref_key(
+            &w.org_id,
+            kombo_application_id,
+        ))
+        .await
+        .expect("read the application reference")
+        .and_then(|item| item.attrs.get("application_id").cloned())
+        .and_then(|id| id.as_str().map(str::to_owned))
+}
+
+async fn get_with_key(w: &World, path: &str) -> (StatusCode, Value) {
+    read(
+        w.app
+            .with_key(Method::GET, path, &w.key)
+            .send()
+            .await
+            .expect("public API request"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn when_ats_applications_and_candidates_change_then_the_public_api_shows_them() {
+    each_backend(|backends| async move {
+        let w = world(backends).await;
+        w.kombo.put_job(
+            &w.integration_id,
+            FakeKombo::job("k1", "32", "Backend Engineer", "OPEN"),
+        );
+        let john = FakeKombo::candidate(
+            "kc1",
+            "John",
+            "Doe",
+            "john.doe@example.com",
+            "+1-541-754-3010",
+        );
+        w.kombo.put(&w.integration_id, "candidates", john.clone());
+        w.kombo.put(
+            &w.integration_id,
+            "applications",
+            FakeKombo::application("ka1", "k1", &john),
+        );
+        // An application of a job the ATS does not share is not stored.
+        w.kombo.put(
+            &w.integration_id,
+            "applications",
+            FakeKombo::application("ka2", "k-unknown", &john),
+        );
+        let (code, body) = signed(&w, &data_changed(&w.integration_id)).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let s = wait_for_pull(&w, &Value::Null).await;
+        assert_eq!(s["counts"]["candidates"], 1, "{s}");
+        assert_eq!(s["counts"]["applications"], 2, "{s}");
+        for model in ["applications", "candidates"] {
+            let requests = w.kombo.requests_for(model);
+            assert_eq!(requests.len(), 1, "{model}: {requests:?}");
+            let q = &requests[0].query;
+            assert_eq!(q.get("page_size").map(String::as_str), Some("250"));
+            assert_eq!(q.get("include_deleted").map(String::as_str), Some("true"));
+            assert_eq!(
+                requests[0].integration_id.as_deref(),
+                Some(w.integration_id.as_str())
+            );
+        }
+        assert!(synced_application_id(&w, "ka2").await.is_none());
+
+        let app_id = synced_application_id(&w, "ka1")
+            .await
+            .expect("the synced application is keyed by its Kombo id");
+        let (code, app) = get_with_key(&w, &format!("/v1/applications/{app_id}")).await;
+        assert_eq!(code, StatusCode::OK, "{app}");
+        assert_eq!(app["remote_id"], "ka1");
+        assert_eq!(app["status"], "pending");
+        let jobs = jobs(&w).await;
+        assert_eq!(app["job_id"], by_remote_id(&jobs, "32")["id"], "{app}");
+        let cand_id = app["candidate_id"].as_str().expect("candidate id");
+        let (code, cand) = get_with_key(&w, &format!("/v1/candidates/{cand_id}")).await;
+        assert_eq!(code, StatusCode::OK, "{cand}");
+        assert_eq!(cand["first_name"], "John");
+        assert_eq!(cand["last_name"], "Doe");
+        assert_eq!(cand["email"], "john.doe@example.com");
+        assert_eq!(cand["phone"], "+15417543010", "normalised to E.164");
+
+        // A change upstream updates the same records on the next pull.
+        w.kombo.change(
+            &w.integration_id,
+            "candidates",
+            "kc1",
+            json!({"last_name": "Smith"}),
+        );
+        let (code, body) = signed(&w, &data_changed(&w.integration_id)).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        wait_for_pull(&w, &s["last_complete_sync_started_at"]).await;
+        let (_, cand) = get_with_key(&w, &format!("/v1/candidates/{cand_id}")).await;
+        assert_eq!(cand["last_name"], "Smith");
+        assert_eq!(synced_application_id(&w, "ka1").await, Some(app_id));
+        let requests = w.kombo.requests_for("candidates");
+        assert!(
+            requests[1].query.contains_key("updated_after"),
+            "the second pull asks for changes only: {requests:?}"
+        );
+    })
+    .await;
 }

@@ -3,12 +3,15 @@
 //! One `KomboSync` message is one step of a pull, run as a pipeline:
 //! find the integration's organizations, take the integration's lease (one
 //! pull at a time), read pages of `GET /ats/jobs` from the last complete
-//! pull's start (`updated_after`) following `data.next`, put each job into
-//! the org's job cache, and then either finish (store the new watermark: this
+//! pull's start (`updated_after`) following `data.next`, then the same for
+//! `GET /ats/candidates` and `GET /ats/applications`, put each job into the
+//! org's job cache and each candidate and application into the org's
+//! records, and then either finish (store the new watermark: this
 //! pull's start) or hand the rest on in a new message — near the time budget,
 //! after a `SETUP_SYNC_PENDING`, or after a retryable failure with a backoff
 //! delay. No function sleeps through a wait: every wait is a delayed message.
 
+pub mod applications;
 pub mod jobs;
 
 use std::time::{Duration, Instant};
@@ -18,7 +21,7 @@ use rand::Rng;
 use shared::AppState;
 use shared::domain::Org;
 use shared::kombo::state::{self, PullProgress, SyncState, status};
-use shared::kombo::types::{KomboJob, KomboRecord};
+use shared::kombo::types::{KomboApplication, KomboCandidate, KomboJob};
 use shared::kombo::{KomboClient, KomboError, Model, PageRequest};
 use shared::outbox::{self, Message};
 use shared::queue::{self, MAX_DELAY, Task};
@@ -26,6 +29,7 @@ use shared::store::{Query, Store, Update};
 use shared::timefmt;
 use shared::worker::{Consumer, Outcome};
 
+use crate::applications::People;
 use crate::jobs::JobCache;
 
 /// How long one message may pull before handing the rest to a new message
@@ -145,12 +149,13 @@ pub async fn schedule_full_pulls(app: &AppState) -> anyhow::Result<usize> {
     Ok(ids.len())
 }
 
-/// The models a pull reads for these organizations, in order.
+/// The models a pull reads for these organizations, in order: jobs and
+/// candidates before the applications that refer to them.
 fn models(primary: &[Org]) -> Vec<Model> {
     if primary.is_empty() {
         return Vec::new();
     }
-    vec![Model::Jobs]
+    vec![Model::Jobs, Model::Candidates, Model::Applications]
 }
 
 /// One step of a pull, with what it needs.
@@ -219,6 +224,8 @@ impl Step<'_> {
             integration_id = self.integration_id,
             pull_id = %self.pull.id,
             jobs = self.pull.counts.jobs,
+            candidates = self.pull.counts.candidates,
+            applications = self.pull.counts.applications,
             full = self.pull.since.is_none(),
             "Kombo pull complete"
         );
@@ -438,6 +445,7 @@ impl Handler {
         let client = KomboClient::new(&self.state.config.kombo_api_url, api_key);
         let mut caches: Vec<JobCache<'_>> =
             orgs.iter().map(|o| JobCache::new(store, &o.id)).collect();
+        let people: Vec<People<'_>> = orgs.iter().map(|o| People::new(store, o)).collect();
         let mut index = models
             .iter()
             .position(|m| m.name() == step.pull.model)
@@ -485,20 +493,40 @@ impl Handler {
                     }
                     Err(e) => Err(e),
                 },
-                Model::Applications | Model::Candidates => {
-                    match client
-                        .list_page::<KomboRecord>(model, step.integration_id, page)
-                        .await
-                    {
-                        Ok(data) => {
-                            step.pull
-                                .counts
-                                .add(model.name(), data.results.len() as u64);
-                            Ok(data.next)
+                Model::Candidates => match client
+                    .list_page::<KomboCandidate>(model, step.integration_id, page)
+                    .await
+                {
+                    Ok(data) => {
+                        for candidate in &data.results {
+                            for org in &people {
+                                org.upsert_candidate(candidate).await?;
+                            }
                         }
-                        Err(e) => Err(e),
+                        step.pull
+                            .counts
+                            .add(model.name(), data.results.len() as u64);
+                        Ok(data.next)
                     }
-                }
+                    Err(e) => Err(e),
+                },
+                Model::Applications => match client
+                    .list_page::<KomboApplication>(model, step.integration_id, page)
+                    .await
+                {
+                    Ok(data) => {
+                        for application in &data.results {
+                            for org in &people {
+                                org.upsert_application(application).await?;
+                            }
+                        }
+                        step.pull
+                            .counts
+                            .add(model.name(), data.results.len() as u64);
+                        Ok(data.next)
+                    }
+                    Err(e) => Err(e),
+                },
             };
             match next {
                 Ok(Some(cursor)) => step.cursor = Some(cursor),

@@ -83,26 +83,7 @@ pub fn is_http_url(value: &str) -> bool {
     rest.is_some_and(|r| !r.is_empty() && !r.chars().any(char::is_whitespace))
 }
 
-/// The region used for numbers without a country code when the org sets none.
-pub const DEFAULT_PHONE_REGION: &str = "US";
-
-/// Normalises a phone number to E.164; a number without a country code is
-/// read in `region` (an ISO 3166 alpha-2 code; `US` when it is not a known one).
-pub fn normalize_phone(raw: &str, region: Option<&str>) -> Result<String, &'static str> {
-    let region = region
-        .and_then(|r| {
-            r.trim()
-                .to_ascii_uppercase()
-                .parse::<phonenumber::country::Id>()
-                .ok()
-        })
-        .or_else(|| DEFAULT_PHONE_REGION.parse().ok());
-    let number = phonenumber::parse(region, raw).map_err(|_| "is not a phone number")?;
-    if !phonenumber::is_valid(&number) {
-        return Err("is not a valid phone number");
-    }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
-}
+pub use shared::phone::{DEFAULT_PHONE_REGION, normalize_phone};
 
 /// Resume formats accepted (SPEC §4): extension → content type.
 const RESUME_TYPES: [(&str, &str); 4] = [

@@ -7,6 +7,9 @@
 //! | pull lease | `KOMBO#<integration_id>` | `LEASE` (with `ttl`) |
 //! | synced job link | `ORG#<org_id>` | `KOMBOJOB#<kombo job id>` → `job_id` |
 //! | title-only match to review | `ORG#<org_id>` | `JOBMATCH#<kombo job id>` |
+//! | synced candidate link | `ORG#<org_id>` | `KOMBOCAND#<kombo candidate id>` → `candidate_id` |
+//! | synced application link | `ORG#<org_id>` | `KOMBOAPP#<kombo application id>` → `application_id` |
+//! | ATS write-back of a result | `ORG#<org_id>` | `KOMBOWB#<application_id>#<call_id>` |
 //!
 //! The state is changed by partial updates only, so the webhook (integration
 //! state, `needs_customer_action`) and the sync (pull progress) never
@@ -35,6 +38,21 @@ pub fn job_link_key(org_id: &str, kombo_job_id: &str) -> Key {
 
 pub fn job_match_key(org_id: &str, kombo_job_id: &str) -> Key {
     Key::new(org_pk(org_id), format!("JOBMATCH#{kombo_job_id}"))
+}
+
+pub fn candidate_link_key(org_id: &str, kombo_candidate_id: &str) -> Key {
+    Key::new(org_pk(org_id), format!("KOMBOCAND#{kombo_candidate_id}"))
+}
+
+pub fn application_link_key(org_id: &str, kombo_application_id: &str) -> Key {
+    Key::new(org_pk(org_id), format!("KOMBOAPP#{kombo_application_id}"))
+}
+
+pub fn writeback_key(org_id: &str, application_id: &str, call_id: &str) -> Key {
+    Key::new(
+        org_pk(org_id),
+        format!("KOMBOWB#{application_id}#{call_id}"),
+    )
 }
 
 /// Where a sync stands.

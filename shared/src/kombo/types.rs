@@ -89,14 +89,85 @@ impl KomboJob {
     }
 }
 
-/// An application or candidate: only counted and identified for now.
-#[derive(Debug, Clone, Deserialize)]
-pub struct KomboRecord {
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KomboEmail {
+    #[serde(default)]
+    pub email_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KomboPhone {
+    #[serde(default)]
+    pub phone_number: Option<String>,
+}
+
+/// A candidate of `GET /ats/candidates` (also embedded in an application).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KomboCandidate {
+    /// Kombo's id of the candidate.
     pub id: String,
     #[serde(default)]
     pub remote_id: Option<String>,
     #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub email_addresses: Vec<KomboEmail>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub phone_numbers: Vec<KomboPhone>,
+    #[serde(default)]
     pub remote_deleted_at: Option<String>,
+}
+
+impl KomboCandidate {
+    /// The first non-empty email address.
+    pub fn first_email(&self) -> Option<&str> {
+        self.email_addresses
+            .iter()
+            .filter_map(|e| e.email_address.as_deref())
+            .map(str::trim)
+            .find(|e| !e.is_empty())
+    }
+
+    /// The first non-empty phone number, as the ATS wrote it.
+    pub fn first_phone(&self) -> Option<&str> {
+        self.phone_numbers
+            .iter()
+            .filter_map(|p| p.phone_number.as_deref())
+            .map(str::trim)
+            .find(|p| !p.is_empty())
+    }
+}
+
+/// An application of `GET /ats/applications`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KomboApplication {
+    /// Kombo's id of the application (the id write-backs address).
+    pub id: String,
+    #[serde(default)]
+    pub remote_id: Option<String>,
+    /// Kombo's id of the application's job.
+    #[serde(default)]
+    pub job_id: Option<String>,
+    /// Kombo's id of the application's candidate.
+    #[serde(default)]
+    pub candidate_id: Option<String>,
+    /// `PENDING`, `HIRED`, `DECLINED` or null.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub candidate: Option<KomboCandidate>,
+    #[serde(default)]
+    pub remote_deleted_at: Option<String>,
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// A webhook as Kombo sends it: `{id, type, data}`.
