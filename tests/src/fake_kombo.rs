@@ -5,7 +5,8 @@
 //! `/v1`) with `page_size` (1–250), `cursor`, `updated_after` (records with
 //! `changed_at` after it) and `include_deleted` (default false), paged by
 //! `data.next`. Checks `Authorization: Bearer <API_KEY>` and
-//! `X-Integration-Id`. Can be told to fail the next requests (409
+//! `X-Integration-Id`. Accepts `POST /ats/applications/{id}/notes` and
+//! `/result-links` (Kombo's example answer) and keeps their bodies. Can be told to fail the next requests (409
 //! `INTEGRATION.SETUP_SYNC_PENDING`, 429 with `Retry-After`, 503, 401 …),
 //! and records every request it got.
 
@@ -16,7 +17,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -70,6 +71,11 @@ impl Failure {
         self.times = n;
         self
     }
+    /// Only requests for this model or write (`notes`, `result-links`).
+    pub fn for_model(mut self, model: &str) -> Self {
+        self.model = Some(model.to_owned());
+        self
+    }
     pub fn on_later_pages(mut self) -> Self {
         self.only_later_pages = true;
         self
@@ -79,8 +85,13 @@ impl Failure {
 /// One request the fake got.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    /// `jobs`, `applications` or `candidates`.
+    /// `jobs`, `applications` or `candidates`; `notes` or `result-links` for
+    /// a write to an application.
     pub model: String,
+    /// The application a write is for.
+    pub application_id: Option<String>,
+    /// The JSON body of a write.
+    pub body: Option<Value>,
     pub query: HashMap<String, String>,
     pub authorization: Option<String>,
     pub integration_id: Option<String>,
@@ -127,6 +138,8 @@ impl FakeKombo {
         let app = Router::new()
             .route("/ats/{model}", get(list))
             .route("/v1/ats/{model}", get(list))
+            .route("/ats/applications/{id}/{action}", post(write))
+            .route("/v1/ats/applications/{id}/{action}", post(write))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -340,6 +353,14 @@ impl FakeKombo {
         self.lock().requests.clone()
     }
 
+    /// Successful writes of one kind (`notes`, `result-links`).
+    pub fn accepted(&self, action: &str) -> Vec<Recorded> {
+        self.requests_for(action)
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .collect()
+    }
+
     /// Requests for one model.
     pub fn requests_for(&self, model: &str) -> Vec<Recorded> {
         self.requests()
@@ -369,6 +390,8 @@ async fn list(
     let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
     let mut recorded = Recorded {
         model: model.clone(),
+        application_id: None,
+        body: None,
         query: query.clone(),
         authorization: header(&headers, "authorization"),
         integration_id: header(&headers, "x-integration-id"),
@@ -380,37 +403,78 @@ async fn list(
     response
 }
 
-fn answer(
-    inner: &mut Inner,
-    model: &str,
-    query: &HashMap<String, String>,
-    request: &Recorded,
+async fn write(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
-    if !["jobs", "applications", "candidates"].contains(&model) {
-        return error(404, Some("PLATFORM.UNKNOWN_ENDPOINT"), "No such endpoint.");
+    let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+    let mut recorded = Recorded {
+        model: action.clone(),
+        application_id: Some(id),
+        body: serde_json::from_slice(&body).ok(),
+        query: HashMap::new(),
+        authorization: header(&headers, "authorization"),
+        integration_id: header(&headers, "x-integration-id"),
+        status: 200,
+    };
+    let response = match check(&mut inner, &action, &recorded, false) {
+        Some(refused) => refused,
+        None if recorded.body.as_ref().is_some_and(Value::is_object) => axum::Json(json!({
+            "status": "success", "data": {},
+            "warnings": [{"message": "This is an example warning!"}]}))
+        .into_response(),
+        None => error(
+            400,
+            Some("PLATFORM.INPUT_INVALID"),
+            "The body must be a JSON object.",
+        ),
+    };
+    recorded.status = response.status().as_u16();
+    inner.requests.push(recorded);
+    response
+}
+
+/// The answer to a request the fake refuses (endpoint, credentials,
+/// integration, injected failure), if any.
+fn check(inner: &mut Inner, model: &str, request: &Recorded, has_cursor: bool) -> Option<Response> {
+    if ![
+        "jobs",
+        "applications",
+        "candidates",
+        "notes",
+        "result-links",
+    ]
+    .contains(&model)
+    {
+        return Some(error(
+            404,
+            Some("PLATFORM.UNKNOWN_ENDPOINT"),
+            "No such endpoint.",
+        ));
     }
     if request.authorization.as_deref() != Some(&format!("Bearer {API_KEY}")) {
-        return error(
+        return Some(error(
             401,
             Some("PLATFORM.AUTHENTICATION_INVALID"),
             "The API key is invalid.",
-        );
+        ));
     }
     let Some(integration_id) = request.integration_id.clone() else {
-        return error(
+        return Some(error(
             400,
             Some("PLATFORM.INPUT_INVALID"),
             "The X-Integration-Id header is required.",
-        );
+        ));
     };
     if !inner.data.contains_key(&integration_id) {
-        return error(
+        return Some(error(
             404,
             Some("INTEGRATION.NOT_FOUND"),
             "No integration with this id.",
-        );
+        ));
     }
-    let has_cursor = query.contains_key("cursor");
     if let Some(failure) = inner.failures.iter_mut().find(|f| {
         f.times > 0
             && (!f.only_later_pages || has_cursor)
@@ -424,8 +488,30 @@ fn answer(
                 seconds.to_string().parse().expect("a header value"),
             );
         }
-        return response;
+        return Some(response);
     }
+    None
+}
+
+fn answer(
+    inner: &mut Inner,
+    model: &str,
+    query: &HashMap<String, String>,
+    request: &Recorded,
+) -> Response {
+    if !["jobs", "applications", "candidates"].contains(&model) {
+        return error(404, Some("PLATFORM.UNKNOWN_ENDPOINT"), "No such endpoint.");
+    }
+    if let Some(refused) = check(inner, model, request, query.contains_key("cursor")) {
+        return refused;
+    }
+    let Some(integration_id) = request.integration_id.clone() else {
+        return error(
+            400,
+            Some("PLATFORM.INPUT_INVALID"),
+            "The X-Integration-Id header is required.",
+        );
+    };
     let page_size = match query.get("page_size").map(|s| s.parse::<usize>()) {
         None => 100,
         Some(Ok(n)) if (1..=250).contains(&n) => n,

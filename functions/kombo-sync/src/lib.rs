@@ -10,9 +10,13 @@
 //! pull's start) or hand the rest on in a new message — near the time budget,
 //! after a `SETUP_SYNC_PENDING`, or after a retryable failure with a backoff
 //! delay. No function sleeps through a wait: every wait is a delayed message.
+//!
+//! A `KomboWriteBack` message on the same queue posts an interview result
+//! to the ATS application (see [`writeback`]).
 
 pub mod applications;
 pub mod jobs;
+pub mod writeback;
 
 use std::time::{Duration, Instant};
 
@@ -573,6 +577,25 @@ impl Consumer for Handler {
                 pull_id,
                 full,
             }) => (integration_id, cursor, pull_id, full),
+            Ok(Task::KomboWriteBack {
+                org_id,
+                application_id,
+                call_id,
+                attempt,
+            }) => {
+                return match writeback::run(
+                    &self.state,
+                    &org_id,
+                    &application_id,
+                    &call_id,
+                    attempt,
+                )
+                .await
+                {
+                    Ok(()) => Outcome::Done,
+                    Err(error) => Outcome::Retry(error),
+                };
+            }
             Ok(other) => return Outcome::Reject(format!("not a Kombo sync task: {other:?}")),
             Err(e) => return Outcome::Reject(format!("unreadable sync task: {e}")),
         };

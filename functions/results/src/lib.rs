@@ -1,10 +1,12 @@
-//! Turns interview and note events into webhooks (SPEC §6).
+//! Turns interview and note events into webhooks and ATS write-backs (SPEC §6).
 //!
 //! A message of the `results` queue is an engine event (or a reference to
 //! one stored as a blob by `POST /v1/internal/events`). The pipeline:
 //! read → check → load the records it names → build the payload → record
 //! (application result, idempotency record, delivery and its first attempt
-//! message in one commit). Malformed events go to the dead-letter queue with
+//! message, and — for a `kombo` / `hybrid` org's application synced from
+//! Kombo — the ATS write-back record and its work item, in one commit).
+//! Malformed events go to the dead-letter queue with
 //! the reason logged; store failures are retried; a repeated event makes no
 //! second delivery.
 
@@ -12,9 +14,12 @@ use async_trait::async_trait;
 use serde_json::Value;
 use shared::AppState;
 use shared::domain::{
-    Application, Candidate, Job, Org, WebhookConfig, application_key, candidate_key, job_key,
-    org_key, webhook_key,
+    Application, Candidate, Job, Org, Provider, WebhookConfig, application_key, candidate_key,
+    job_key, org_key, webhook_key,
 };
+use shared::kombo::state::application_link_key;
+use shared::kombo::writeback;
+use shared::outbox::{self, Message};
 use shared::store::{Condition, Item, Key, Store, StoreError, Update, WriteOp};
 use shared::webhook::delivery::{self, NewDelivery};
 use shared::webhook::payload::{self, EngineEvent, InterviewCompleted};
@@ -92,25 +97,27 @@ impl Handler {
     async fn process(&self, body: &str) -> Result<(), Stop> {
         let event = self.read(body).await?;
         let org_id = event.org_id().to_owned();
-        if get::<Org>(self.store(), &org_key(&org_id)).await?.is_none() {
+        let Some(org) = get::<Org>(self.store(), &org_key(&org_id)).await? else {
             return Err(Stop::Reject(format!("unknown organization {org_id}")));
-        }
+        };
         let now = shared::timefmt::now_rfc3339();
         let idempotency = WriteOp::Put(
             Item::new(idempotency_key(&event), Default::default())
                 .with_expiry(shared::timefmt::now().unix_timestamp() + IDEMPOTENCY_TTL_SECS),
             Condition::not_exists(),
         );
-        let (payload, mut ops) = match &event {
-            EngineEvent::InterviewCompleted(e) => self.interview(e, &now).await?,
-            EngineEvent::NoteFinalized(e) => (payload::note_finalized(e, &now), Vec::new()),
+        let (payload, mut ops, messages) = match &event {
+            EngineEvent::InterviewCompleted(e) => self.interview(e, &org, &now).await?,
+            EngineEvent::NoteFinalized(e) => {
+                (payload::note_finalized(e, &now), Vec::new(), Vec::new())
+            }
         };
         ops.push(idempotency);
         let webhook = get::<WebhookConfig>(self.store(), &webhook_key(&org_id))
             .await?
             .filter(|w| w.enabled);
         let recorded = match webhook {
-            Some(webhook) => delivery::create(
+            Some(webhook) => delivery::create_with(
                 self.store(),
                 self.state.queue(),
                 NewDelivery {
@@ -121,12 +128,13 @@ impl Handler {
                     replay_of: None,
                 },
                 ops,
+                messages,
             )
             .await
             .map(|d| {
                 tracing::info!(org_id = %org_id, delivery_id = %d.id, event = %d.event, "delivery recorded");
             }),
-            None => self.store().transact(ops).await,
+            None => outbox::commit(self.store(), self.state.queue(), ops, messages).await,
         };
         match recorded {
             Ok(()) => Ok(()),
@@ -138,12 +146,14 @@ impl Handler {
         }
     }
 
-    /// The `interview.results` payload and the application's new state.
+    /// The `interview.results` payload, the application's new state, and
+    /// the ATS write-back when the org gets one.
     async fn interview(
         &self,
         event: &InterviewCompleted,
+        org: &Org,
         now: &str,
-    ) -> Result<(Vec<u8>, Vec<WriteOp>), Stop> {
+    ) -> Result<(Vec<u8>, Vec<WriteOp>, Vec<Message>), Stop> {
         let store = self.store();
         let app_key = application_key(&event.org_id, &event.application_id);
         let Some(application) = get::<Application>(store, &app_key).await? else {
@@ -164,10 +174,54 @@ impl Handler {
             .set("status", "interviewed")
             .set("latest_result", payload::result_summary(event, now))
             .set("updated_at", now);
-        Ok((
-            payload,
-            vec![WriteOp::Update(app_key, update, Condition::exists())],
-        ))
+        let mut ops = vec![WriteOp::Update(app_key, update, Condition::exists())];
+        let mut messages = Vec::new();
+        if let Some(integration_id) = self.writes_back(org, &application).await? {
+            let (record, message) = writeback::plan(
+                event,
+                &application,
+                candidate.as_ref(),
+                job.as_ref(),
+                &integration_id,
+                now,
+            )?;
+            ops.push(record);
+            messages.push(message);
+        }
+        Ok((payload, ops, messages))
+    }
+
+    /// The Kombo integration to write an application's result back to: the
+    /// org's provider is `kombo` or `hybrid`, the application came from its
+    /// ATS through Kombo, and Kombo is configured.
+    async fn writes_back(
+        &self,
+        org: &Org,
+        application: &Application,
+    ) -> Result<Option<String>, Stop> {
+        if !matches!(org.provider, Provider::Kombo | Provider::Hybrid) {
+            return Ok(None);
+        }
+        let synced = self
+            .store()
+            .get(&application_link_key(&org.id, &application.remote_id))
+            .await?
+            .is_some_and(|link| {
+                link.attrs.get("application_id").and_then(Value::as_str)
+                    == Some(application.id.as_str())
+            });
+        if !synced {
+            return Ok(None);
+        }
+        let Some(integration_id) = org.kombo_integration_id.clone() else {
+            tracing::warn!(org_id = %org.id, application_id = %application.id, "org has no Kombo integration; no ATS write-back");
+            return Ok(None);
+        };
+        if self.state.config.kombo_api_key.is_none() {
+            tracing::warn!(org_id = %org.id, application_id = %application.id, "KOMBO_API_KEY is not set; the ATS write-back is skipped");
+            return Ok(None);
+        }
+        Ok(Some(integration_id))
     }
 }
 

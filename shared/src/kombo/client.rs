@@ -175,6 +175,64 @@ impl KomboClient {
         }
     }
 
+    /// `Authorization: Bearer <key>`, marked sensitive so it is never logged.
+    fn authorization(&self) -> Result<HeaderValue, KomboError> {
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", self.api_key)).map_err(|_| {
+                KomboError::Failed {
+                    status: 0,
+                    code: Some("INVALID_API_KEY".to_owned()),
+                    message: "the Kombo API key is not a valid header value".to_owned(),
+                }
+            })?;
+        auth.set_sensitive(true);
+        Ok(auth)
+    }
+
+    /// `POST {base}/ats/applications/{application_id}/{action}` (`notes`,
+    /// `result-links`) with a JSON body; any 2xx answer succeeds.
+    pub async fn post_application_action(
+        &self,
+        integration_id: &str,
+        application_id: &str,
+        action: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), KomboError> {
+        let invalid = |message: String| KomboError::Failed {
+            status: 0,
+            code: Some("INVALID_BASE_URL".to_owned()),
+            message,
+        };
+        let mut url = reqwest::Url::parse(&self.base_url).map_err(|e| invalid(e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|()| invalid("the Kombo base URL cannot take a path".to_owned()))?
+            .pop_if_empty()
+            .extend(["ats", "applications", application_id, action]);
+        let response = self
+            .http
+            .post(url)
+            .header(AUTHORIZATION, self.authorization()?)
+            .header("X-Integration-Id", integration_id)
+            .json(body)
+            .send()
+            .await
+            .map_err(|error| {
+                tracing::warn!(error = %error.without_url(), action, "Kombo request failed");
+                KomboError::Retryable {
+                    status: None,
+                    code: None,
+                    retry_after: None,
+                }
+            })?;
+        let status = response.status();
+        let wait = retry_after(response.headers());
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Err(classify(status.as_u16(), &body, wait))
+    }
+
     /// `GET {base}/ats/{model}` with `page_size=250`, `include_deleted=true`
     /// and the given `cursor` / `updated_after`.
     pub async fn list_page<T: DeserializeOwned>(
@@ -202,15 +260,7 @@ impl KomboClient {
                 query.append_pair("cursor", cursor);
             }
         }
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", self.api_key)).map_err(|_| {
-                KomboError::Failed {
-                    status: 0,
-                    code: Some("INVALID_API_KEY".to_owned()),
-                    message: "the Kombo API key is not a valid header value".to_owned(),
-                }
-            })?;
-        auth.set_sensitive(true);
+        let auth = self.authorization()?;
         let response = self
             .http
             .get(url)

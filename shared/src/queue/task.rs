@@ -24,6 +24,16 @@ pub enum Task {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         full: bool,
     },
+    /// Posting an interview result to the ATS application through Kombo
+    /// (queue `sync`; the record is `kombo::writeback::WriteBack`).
+    KomboWriteBack {
+        org_id: String,
+        application_id: String,
+        call_id: String,
+        /// Failed attempts before this one.
+        #[serde(default)]
+        attempt: u32,
+    },
 }
 
 impl Task {

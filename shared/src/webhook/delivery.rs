@@ -46,7 +46,19 @@ pub async fn create(
     store: &dyn Store,
     queue: &dyn Queue,
     new: NewDelivery<'_>,
+    extra: Vec<WriteOp>,
+) -> StoreResult<Delivery> {
+    create_with(store, queue, new, extra, Vec::new()).await
+}
+
+/// [`create`], also announcing `messages` (other work recorded with the
+/// delivery, e.g. an ATS write-back) in the same commit.
+pub async fn create_with(
+    store: &dyn Store,
+    queue: &dyn Queue,
+    new: NewDelivery<'_>,
     mut extra: Vec<WriteOp>,
+    messages: Vec<Message>,
 ) -> StoreResult<Delivery> {
     let id = DeliveryId::new().0;
     store
@@ -73,7 +85,9 @@ pub async fn create(
         store,
         queue,
         extra,
-        vec![attempt_message(new.org_id, &id, 1, Duration::ZERO)],
+        std::iter::once(attempt_message(new.org_id, &id, 1, Duration::ZERO))
+            .chain(messages)
+            .collect(),
     )
     .await?;
     Ok(delivery)
