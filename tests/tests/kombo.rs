@@ -962,3 +962,257 @@ async fn when_ats_applications_and_candidates_change_then_the_public_api_shows_t
     })
     .await;
 }
+
+/// A webhook receiver that keeps every JSON body it gets and answers 200.
+struct Hooks {
+    received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    url: String,
+}
+
+impl Hooks {
+    async fn start() -> Self {
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let keep = keep.clone();
+                async move {
+                    if let Ok(value) = serde_json::from_slice::<Value>(&body) {
+                        keep.lock().unwrap_or_else(|p| p.into_inner()).push(value);
+                    }
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the receiver");
+        let addr = listener.local_addr().expect("receiver address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            received,
+            url: format!("http://{addr}/hook"),
+        }
+    }
+
+    fn received(&self) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+async fn set_webhook(w: &World, url: &str) {
+    let (code, body) = read(
+        w.app
+            .admin(Method::PUT, &format!("/v1/orgs/{}/webhook", w.org_id))
+            .json(&json!({"url": url}))
+            .send()
+            .await
+            .expect("set webhook"),
+    )
+    .await;
+    assert!(code.is_success(), "{code}: {body}");
+}
+
+fn interview_completed(w: &World, application_id: &str, call_id: &str) -> Value {
+    json!({
+        "event": "interview.completed",
+        "org_id": w.org_id,
+        "application_id": application_id,
+        "call_id": call_id,
+        "call_duration": 125,
+        "tenzo_interview_url": "https://app.tenzo.ai/interviews/abc",
+        "question_completion_rate": 0.75,
+        "overall_grade": "B+",
+        "call_summary": "Solid backend experience.",
+        "question_results": [{"question": "Rust?", "answer": "Yes", "score": 4}],
+        "call_transcript": "Agent: Hello\nCandidate: Hi",
+        "sms_transcript": null,
+        "recording_url": "https://recordings.example/abc.mp3"
+    })
+}
+
+async fn report(w: &World, event: &Value) {
+    let (code, body) = read(
+        w.app
+            .admin(Method::POST, "/v1/internal/events")
+            .json(event)
+            .send()
+            .await
+            .expect("report event"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+}
+
+/// Waits until `done` holds.
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A world whose org has one application synced from Kombo (`ka1`); its id.
+async fn synced(backends: TestBackends) -> (World, String) {
+    let w = world(backends).await;
+    w.kombo.put_job(
+        &w.integration_id,
+        FakeKombo::job("k1", "32", "Backend Engineer", "OPEN"),
+    );
+    let john = FakeKombo::candidate(
+        "kc1",
+        "John",
+        "Doe",
+        "john.doe@example.com",
+        "+1-541-754-3010",
+    );
+    w.kombo.put(&w.integration_id, "candidates", john.clone());
+    w.kombo.put(
+        &w.integration_id,
+        "applications",
+        FakeKombo::application("ka1", "k1", &john),
+    );
+    let (code, body) = signed(&w, &data_changed(&w.integration_id)).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    wait_for_pull(&w, &Value::Null).await;
+    let app_id = synced_application_id(&w, "ka1")
+        .await
+        .expect("the application is synced");
+    (w, app_id)
+}
+
+#[tokio::test]
+async fn when_an_interview_completes_for_a_synced_application_then_the_ats_gets_one_note_and_one_result_link()
+ {
+    each_backend(|backends| async move {
+        let (w, app_id) = synced(backends).await;
+        let hooks = Hooks::start().await;
+        set_webhook(&w, &hooks.url).await;
+
+        // Reported twice: the second report changes nothing.
+        let event = interview_completed(&w, &app_id, "call_1");
+        report(&w, &event).await;
+        report(&w, &event).await;
+        wait_until("the note, the result link and the webhook", || {
+            !w.kombo.accepted("notes").is_empty()
+                && !w.kombo.accepted("result-links").is_empty()
+                && !hooks.received().is_empty()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let notes = w.kombo.requests_for("notes");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        let note = &notes[0];
+        assert_eq!(note.application_id.as_deref(), Some("ka1"));
+        assert_eq!(
+            note.authorization.as_deref(),
+            Some(format!("Bearer {API_KEY}").as_str())
+        );
+        assert_eq!(
+            note.integration_id.as_deref(),
+            Some(w.integration_id.as_str())
+        );
+        let body = note.body.clone().expect("a JSON note");
+        assert_eq!(body["content_type"], "PLAIN_TEXT", "{body}");
+        let content = body["content"].as_str().expect("note content");
+        for part in [
+            "John Doe",
+            "Backend Engineer",
+            "02:05",
+            "B+",
+            "Solid backend experience.",
+            "https://app.tenzo.ai/interviews/abc",
+        ] {
+            assert!(content.contains(part), "{part:?} missing from {content:?}");
+        }
+
+        let links = w.kombo.requests_for("result-links");
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert_eq!(links[0].application_id.as_deref(), Some("ka1"));
+        assert_eq!(
+            links[0].integration_id.as_deref(),
+            Some(w.integration_id.as_str())
+        );
+        let link = links[0].body.clone().expect("a JSON result link");
+        assert_eq!(link["url"], "https://app.tenzo.ai/interviews/abc", "{link}");
+        assert!(link["label"].as_str().is_some_and(|l| !l.is_empty()));
+
+        let hooks = hooks.received();
+        assert_eq!(hooks.len(), 1, "{hooks:?}");
+        assert_eq!(hooks[0]["event"], "interview.results");
+        assert_eq!(hooks[0]["application_remote_id"], "ka1");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn when_kombo_rate_limits_a_write_back_then_it_is_retried_and_posted_once() {
+    let (w, app_id) = synced(embedded()).await;
+    w.kombo.fail(Failure::rate_limited(1).for_model("notes"));
+    w.kombo
+        .fail(Failure::unavailable().for_model("result-links"));
+    report(&w, &interview_completed(&w, &app_id, "call_retry")).await;
+    wait_until("the retried note and result link", || {
+        w.kombo.accepted("notes").len() == 1 && w.kombo.accepted("result-links").len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let statuses = |model: &str| -> Vec<u16> {
+        w.kombo
+            .requests_for(model)
+            .iter()
+            .map(|r| r.status)
+            .collect()
+    };
+    assert_eq!(statuses("notes"), vec![429, 200]);
+    assert_eq!(
+        statuses("result-links"),
+        vec![503, 200],
+        "the note is not posted again when only the link failed"
+    );
+}
+
+#[tokio::test]
+async fn when_the_org_is_not_a_kombo_org_then_its_results_make_no_kombo_call() {
+    each_backend(|backends| async move {
+        let (w, app_id) = synced(backends).await;
+        let hooks = Hooks::start().await;
+        set_webhook(&w, &hooks.url).await;
+        // The org moves to the public API; its synced application stays.
+        let store = w.app.backends.backends.store.as_ref();
+        let mut org: Org = store
+            .get(&org_key(&w.org_id))
+            .await
+            .expect("read the org")
+            .expect("the org")
+            .parse()
+            .expect("org record");
+        org.provider = Provider::PublicApi;
+        store
+            .put(
+                Item::from_serde(org_key(&w.org_id), &org).expect("org item"),
+                Condition::exists(),
+            )
+            .await
+            .expect("store the org");
+
+        report(&w, &interview_completed(&w, &app_id, "call_public")).await;
+        wait_until("the webhook", || !hooks.received().is_empty()).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(w.kombo.requests_for("notes").is_empty());
+        assert!(w.kombo.requests_for("result-links").is_empty());
+        assert_eq!(hooks.received().len(), 1);
+    })
+    .await;
+}
