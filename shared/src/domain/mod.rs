@@ -15,7 +15,9 @@
 //! | application by remote id | `ORG#<org_id>` | `APPREF#<remote_id>` | → `application_id` |
 //! | delivery | `ORG#<org_id>` | `DLV#<dlv_id>` | payload in the blob `payload_<dlv_id>` |
 //! | delivery attempt | `ORG#<org_id>` | `DLVATT#<dlv_id>#<nn>` | |
-//! | idempotency record | `IDEM#<scope>` | `<key>` | with `ttl` |
+//! | idempotency record | `IDEM#<scope>` | `<key>` | with `ttl` (`results`, `kombo-webhook`) |
+//! | Kombo sync state, pull lease | `KOMBO#<integration_id>` | `STATE`, `LEASE` | see `kombo::state` |
+//! | Kombo links and write-backs | `ORG#<org_id>` | `KOMBOJOB#…`, `JOBMATCH#…`, `KOMBOCAND#…`, `KOMBOAPP#…`, `KOMBOWB#…` | see `kombo::state` |
 //! | outbox entry | `OUTBOX` | `<ulid>` | see `outbox` |
 //! | blob chunk | `BLOB#<blob_id>` | `CHUNK#<nnnnn>` / `HEAD` | DynamoDB only |
 //!
