@@ -233,7 +233,7 @@ async fn when_the_signature_is_missing_or_wrong_then_401_and_nothing_is_pulled()
 async fn when_the_webhook_secret_is_unset_then_kombo_reports_itself_unconfigured() {
     let w = world_with(embedded(), None, Some(API_KEY)).await;
     let (code, err) = post_webhook(&w, &data_changed(&w.integration_id), Some("x")).await;
-    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    assert_eq!(code, StatusCode::UNAUTHORIZED, "{err}");
     assert_eq!(err["error"]["code"], "kombo_not_configured", "{err}");
 }
 

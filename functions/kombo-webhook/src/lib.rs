@@ -84,11 +84,13 @@ impl Plan {
     }
 }
 
+/// Without a webhook secret no signature can match: 401, with a code that
+/// says why.
 fn not_configured() -> ApiError {
     ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::UNAUTHORIZED,
         "kombo_not_configured",
-        "Kombo is not configured on this deployment (no webhook secret).",
+        "Kombo is not configured on this deployment (no webhook secret), so no signature can be verified.",
     )
 }
 
@@ -205,10 +207,9 @@ fn plan(envelope: &WebhookEnvelope) -> ApiResult<Plan> {
     responses(
         (status = 200, description = "Accepted (also for a repeated id, which does nothing)"),
         (status = 400, description = "Malformed JSON"),
-        (status = 401, description = "Missing or wrong signature"),
+        (status = 401, description = "Missing or wrong signature, or Kombo not configured (`kombo_not_configured`)"),
         (status = 413, description = "Body larger than 1 MiB"),
         (status = 422, description = "Not a webhook envelope"),
-        (status = 503, description = "Kombo is not configured"),
     )
 )]
 async fn receive(
