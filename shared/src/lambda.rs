@@ -56,33 +56,50 @@ const RELAY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// Entries younger than this are probably still being sent by their writer.
 const RELAY_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Runs a consumer as the Lambda function's handler. After a batch, at most
-/// once a minute per instance, it also relays the outbox, so a message whose
-/// send was cut off by a crash still goes out.
+/// The outbox relay of a Lambda instance: after an invocation, at most once
+/// a minute, it sends the outbox entries a crash left behind.
+#[derive(Clone, Default)]
+pub struct OutboxRelay {
+    last: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+impl OutboxRelay {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Relays when the last sweep is more than a minute old.
+    pub async fn maybe_relay(&self, backends: &crate::Backends) {
+        let mut last = self.last.lock().await;
+        if last.is_some_and(|t| t.elapsed() < RELAY_EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        if let Err(error) = crate::outbox::relay(
+            backends.store.as_ref(),
+            backends.queue.as_ref(),
+            RELAY_MIN_AGE,
+        )
+        .await
+        {
+            tracing::warn!(%error, "outbox relay failed");
+        }
+    }
+}
+
+/// Runs a consumer as the Lambda function's handler, relaying the outbox
+/// after batches (see [`OutboxRelay`]).
 pub async fn run_sqs_consumer(
     consumer: Arc<dyn Consumer>,
     backends: crate::Backends,
 ) -> Result<(), lambda_runtime::Error> {
-    let last_relay = Arc::new(tokio::sync::Mutex::new(None::<std::time::Instant>));
+    let relay = OutboxRelay::new();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (consumer, backends, last_relay) =
-            (consumer.clone(), backends.clone(), last_relay.clone());
+        let (consumer, backends, relay) = (consumer.clone(), backends.clone(), relay.clone());
         async move {
             let response =
                 handle_sqs_event(consumer.as_ref(), backends.queue.as_ref(), event.payload).await;
-            let mut last = last_relay.lock().await;
-            if last.is_none_or(|t| t.elapsed() >= RELAY_EVERY) {
-                *last = Some(std::time::Instant::now());
-                if let Err(error) = crate::outbox::relay(
-                    backends.store.as_ref(),
-                    backends.queue.as_ref(),
-                    RELAY_MIN_AGE,
-                )
-                .await
-                {
-                    tracing::warn!(%error, "outbox relay failed");
-                }
-            }
+            relay.maybe_relay(&backends).await;
             Ok::<_, lambda_runtime::Error>(response)
         }
     }))

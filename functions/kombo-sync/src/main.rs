@@ -3,15 +3,10 @@
 //! which queues a full re-pull of every integration.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-
-/// How often a warm function sweeps the outbox for entries a crash left behind.
-const RELAY_EVERY: Duration = Duration::from_secs(60);
-const RELAY_MIN_AGE: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -20,13 +15,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let backends = shared::Backends::from_config(&config).await?;
     let state = shared::AppState::new(backends.clone(), config, "");
     let handler = Arc::new(kombo_sync::Handler::new(state.clone()));
-    let last_relay = Arc::new(tokio::sync::Mutex::new(None::<Instant>));
+    let relay = shared::lambda::OutboxRelay::new();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (handler, state, backends, last_relay) = (
+        let (handler, state, backends, relay) = (
             handler.clone(),
             state.clone(),
             backends.clone(),
-            last_relay.clone(),
+            relay.clone(),
         );
         async move {
             if event.payload.get("Records").is_none() {
@@ -38,19 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let response =
                 shared::lambda::handle_sqs_event(handler.as_ref(), backends.queue.as_ref(), sqs)
                     .await;
-            let mut last = last_relay.lock().await;
-            if last.is_none_or(|t| t.elapsed() >= RELAY_EVERY) {
-                *last = Some(Instant::now());
-                if let Err(error) = shared::outbox::relay(
-                    backends.store.as_ref(),
-                    backends.queue.as_ref(),
-                    RELAY_MIN_AGE,
-                )
-                .await
-                {
-                    tracing::warn!(%error, "outbox relay failed");
-                }
-            }
+            relay.maybe_relay(&backends).await;
             Ok(serde_json::to_value(response)?)
         }
     }))
