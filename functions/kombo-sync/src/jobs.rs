@@ -15,7 +15,6 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 use shared::domain::{Job, JobStatus, Location, job_key, job_ref_key, org_pk};
-use shared::ids::JobId;
 use shared::kombo::state::{job_link_key, job_match_key};
 use shared::kombo::types::KomboJob;
 use shared::store::{Condition, Item, Query, Store, StoreResult, WriteOp};
@@ -263,25 +262,7 @@ impl<'a> JobCache<'a> {
                 .find(|j| same_text(&j.name, &name))
                 .map(|j| j.id.clone())
         });
-        let now = timefmt::now_rfc3339();
-        let mut job = Job {
-            id: JobId::new().0,
-            org_id: org_id.to_owned(),
-            remote_id: kj.remote_key().to_owned(),
-            name: String::new(),
-            description: None,
-            job_code: None,
-            status: JobStatus::Open,
-            post_url: None,
-            location: None,
-            employment_type: None,
-            questions: Vec::new(),
-            custom_fields: Default::default(),
-            remote_deleted_at: None,
-            source: Some(SOURCE.to_owned()),
-            created_at: now.clone(),
-            updated_at: now.clone(),
-        };
+        let mut job = Job::new(org_id, kj.remote_key(), SOURCE);
         apply_synced(&mut job, kj);
         let reference = Item::from_serde(
             job_ref_key(org_id, &job.remote_id),
@@ -308,7 +289,7 @@ impl<'a> JobCache<'a> {
                         "name": job.name,
                         "job_id": pushed_id,
                         "synced_job_id": job.id,
-                        "proposed_at": now,
+                        "proposed_at": job.created_at,
                     }),
                 )?,
                 Condition::none(),

@@ -225,25 +225,7 @@ impl JobFields {
     }
 
     fn into_new_job(self, org_id: &str) -> Job {
-        let now = timefmt::now_rfc3339();
-        let mut job = Job {
-            id: JobId::new().0,
-            org_id: org_id.to_owned(),
-            remote_id: String::new(),
-            name: String::new(),
-            description: None,
-            job_code: None,
-            status: JobStatus::Open,
-            post_url: None,
-            location: None,
-            employment_type: None,
-            questions: Vec::new(),
-            custom_fields: Map::new(),
-            remote_deleted_at: None,
-            source: Some("public_api".to_owned()),
-            created_at: now.clone(),
-            updated_at: now,
-        };
+        let mut job = Job::new(org_id, "", "public_api");
         self.apply(&mut job);
         job
     }

@@ -110,6 +110,30 @@ pub struct Job {
 }
 
 impl Job {
+    /// A new, open job of an organization with only its identity set; the
+    /// caller fills in the content. `source`: `public_api` or `kombo`.
+    pub fn new(org_id: &str, remote_id: &str, source: &str) -> Self {
+        let now = crate::timefmt::now_rfc3339();
+        Self {
+            id: crate::ids::JobId::new().0,
+            org_id: org_id.to_owned(),
+            remote_id: remote_id.to_owned(),
+            name: String::new(),
+            description: None,
+            job_code: None,
+            status: JobStatus::Open,
+            post_url: None,
+            location: None,
+            employment_type: None,
+            questions: Vec::new(),
+            custom_fields: Map::new(),
+            remote_deleted_at: None,
+            source: Some(source.to_owned()),
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
+
     /// Whether new applications may be created for it (SPEC §7).
     pub fn is_open(&self) -> bool {
         self.status == JobStatus::Open && self.remote_deleted_at.is_none()
