@@ -205,6 +205,10 @@ impl Store for SqliteStore {
             Some(c) => {
                 let v = decode_cursor(c)?;
                 let part = |n: &str| v.get(n).and_then(Value::as_str).map(str::to_owned);
+                // A cursor only positions within the partition it came from.
+                if part("p").as_deref() != Some(query.partition.as_str()) {
+                    return Err(StoreError::InvalidCursor);
+                }
                 match (part("s"), part("pk"), part("sk")) {
                     (Some(s), Some(pk), Some(sk)) => Some((s, pk, sk)),
                     _ => return Err(StoreError::InvalidCursor),
@@ -274,7 +278,12 @@ impl Store for SqliteStore {
                             Index::Primary => last.key.sk.clone(),
                             Index::Gsi1 => last.gsi1.clone().map(|g| g.1).unwrap_or_default(),
                         };
-                        encode_cursor(&json!({"s": s, "pk": last.key.pk, "sk": last.key.sk}))
+                        encode_cursor(&json!({
+                            "p": query.partition,
+                            "s": s,
+                            "pk": last.key.pk,
+                            "sk": last.key.sk
+                        }))
                     })
                 } else {
                     None
