@@ -106,6 +106,10 @@ impl Runner {
 
 /// Re-sends outbox entries a crash left behind and purges expired items.
 async fn housekeeping(backends: Backends, mut stop: watch::Receiver<bool>) {
+    let embedded = backends
+        .embedded
+        .clone()
+        .map(shared::store::sqlite::SqliteStore::new);
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
@@ -123,11 +127,10 @@ async fn housekeeping(backends: Backends, mut stop: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(messages = n, "outbox relayed"),
             Err(error) => tracing::warn!(%error, "outbox relay failed"),
         }
-        if let Some(db) = &backends.embedded {
-            let store = shared::store::sqlite::SqliteStore::new(db.clone());
-            if let Err(error) = store.purge_expired().await {
-                tracing::warn!(%error, "purging expired items failed");
-            }
+        if let Some(store) = &embedded
+            && let Err(error) = store.purge_expired().await
+        {
+            tracing::warn!(%error, "purging expired items failed");
         }
     }
 }
