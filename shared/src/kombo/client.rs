@@ -189,6 +189,28 @@ impl KomboClient {
         Ok(auth)
     }
 
+    /// Sends a request with the credentials; a transport failure is retryable.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        integration_id: &str,
+        what: &str,
+    ) -> Result<reqwest::Response, KomboError> {
+        request
+            .header(AUTHORIZATION, self.authorization()?)
+            .header("X-Integration-Id", integration_id)
+            .send()
+            .await
+            .map_err(|error| {
+                tracing::warn!(error = %error.without_url(), what, "Kombo request failed");
+                KomboError::Retryable {
+                    status: None,
+                    code: None,
+                    retry_after: None,
+                }
+            })
+    }
+
     /// `POST {base}/ats/applications/{application_id}/{action}` (`notes`,
     /// `result-links`) with a JSON body; any 2xx answer succeeds.
     pub async fn post_application_action(
@@ -209,21 +231,8 @@ impl KomboClient {
             .pop_if_empty()
             .extend(["ats", "applications", application_id, action]);
         let response = self
-            .http
-            .post(url)
-            .header(AUTHORIZATION, self.authorization()?)
-            .header("X-Integration-Id", integration_id)
-            .json(body)
-            .send()
-            .await
-            .map_err(|error| {
-                tracing::warn!(error = %error.without_url(), action, "Kombo request failed");
-                KomboError::Retryable {
-                    status: None,
-                    code: None,
-                    retry_after: None,
-                }
-            })?;
+            .send(self.http.post(url).json(body), integration_id, action)
+            .await?;
         let status = response.status();
         let wait = retry_after(response.headers());
         if status.is_success() {
@@ -260,22 +269,9 @@ impl KomboClient {
                 query.append_pair("cursor", cursor);
             }
         }
-        let auth = self.authorization()?;
         let response = self
-            .http
-            .get(url)
-            .header(AUTHORIZATION, auth)
-            .header("X-Integration-Id", integration_id)
-            .send()
-            .await
-            .map_err(|error| {
-                tracing::warn!(error = %error.without_url(), model = model.name(), "Kombo request failed");
-                KomboError::Retryable {
-                    status: None,
-                    code: None,
-                    retry_after: None,
-                }
-            })?;
+            .send(self.http.get(url), integration_id, model.name())
+            .await?;
         let status = response.status();
         let wait = retry_after(response.headers());
         let body = response.bytes().await.map_err(|_| KomboError::Retryable {
